@@ -1,0 +1,49 @@
+"""Run the Simulcast server: `python main.py [--host H] [--port P]`.
+
+For several workers use Hypercorn directly, e.g.
+`hypercorn --bind 0.0.0.0:8000 --workers 4 "server:create_app()"` (with REDIS_URL set).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import resource
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from server import create_app
+from server.config import load_settings
+
+
+def raise_open_file_limit() -> None:
+    # Every viewer holds a socket: allow as many as the system lets this process have.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def main() -> None:
+    settings = load_settings()
+    parser = argparse.ArgumentParser(description="Simulcast: every screen on the same frame.")
+    parser.add_argument("--host", default=settings.host, help="address (env HOST)")
+    parser.add_argument("--port", type=int, default=settings.port, help="port (env PORT)")
+    args = parser.parse_args()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    raise_open_file_limit()
+    config = Config()
+    config.bind = [f"{args.host}:{args.port}"]
+    config.accesslog = None
+    config.keep_alive_timeout = 75
+    config.backlog = 4096
+    app = create_app(settings.replace(host=args.host, port=args.port))
+    print(f"Simulcast on http://{args.host}:{args.port}/  (ambient: /ambient, upload: /upload)")
+    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The application factory: settings, store, storages and channel wired together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import cast
+
+from quart import Quart, current_app
+
+from .channel import Channel
+from .config import Settings, load_settings
+from .library import sync_storage
+from .storage import Storage
+from .storage.local import LocalStorage
+from .store import open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    storages: dict[str, Storage] = field(default_factory=dict)
+    channel: Channel | None = None
+
+    @property
+    def ch(self) -> Channel:
+        assert self.channel is not None, "the channel starts with the server"
+        return self.channel
+
+    def upload_targets(self) -> list[Storage]:
+        """Where uploads go, in order of preference; local storage is always the last resort."""
+        return [s for name in ("s3", "local") if (s := self.storages.get(name)) is not None]
+
+
+def services() -> Services:
+    return cast(Services, current_app.extensions["simulcast"])
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    settings = settings or load_settings()
+    app = Quart(__name__, static_folder=None)
+    # Uploads enforce their own limit while streaming; long uploads and streams need no timeout.
+    app.config.update(MAX_CONTENT_LENGTH=None, BODY_TIMEOUT=None, RESPONSE_TIMEOUT=None)
+    state = Services(settings)
+    app.extensions["simulcast"] = state
+
+    from .routes import register
+
+    register(app)
+
+    @app.before_serving
+    async def start() -> None:
+        state.storages["static"] = LocalStorage("static", settings.static_dir, writable=False)
+        state.storages["local"] = LocalStorage("local", settings.upload_dir)
+        store = await open_store(settings)
+        state.channel = Channel(store)
+        await state.channel.refresh()
+        for storage in list(state.storages.values()):
+            await sync_storage(state.channel, storage)
+        await state.channel.start()
+        playing = state.channel.current()
+        log.info(
+            "channel ready: %d videos, now playing %s",
+            len(state.channel.playlist),
+            playing.video.title if playing else "nothing (upload a video)",
+        )
+
+    @app.after_serving
+    async def stop() -> None:
+        if state.channel is not None:
+            await state.channel.stop()
+            await state.channel.store.close()
+
+    return app

@@ -1,0 +1,36 @@
+"""What a video is, as the channel and the store know it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+READY = "ready"
+
+
+@dataclass(frozen=True)
+class Video:
+    id: str
+    title: str
+    storage: str  # name of the storage backend holding the file: "static", "local", "s3"
+    key: str  # the file's name or object key within that storage
+    duration: float
+    size: int = 0
+    content_type: str = "video/webm"
+    added_at: float = 0.0
+    status: str = READY  # only ready videos are in rotation
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def playable(self) -> bool:
+        return self.status == READY and self.duration > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Video:
+        # Ignore fields a newer version wrote so an older worker can still read the row.
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

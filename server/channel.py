@@ -1,0 +1,239 @@
+"""The channel: the store's state turned into what plays now, kept current and announced.
+
+All state lives in the store; this object only caches the last read, runs the switch timer and
+publishes one encoded event per change to this process's SSE clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from shared.protocol import Item, Reason, State
+
+from . import clock
+from .catalog import Video
+from .clock import Anchor, NowPlaying
+from .events import Broker, encode
+from .store import Counts, Store
+
+log = logging.getLogger(__name__)
+
+PRESENCE_INTERVAL = 2.0
+COALESCE = 0.05  # seconds to gather bursts of votes into one event
+
+Change = Callable[[Sequence[Video], Anchor, float], Anchor]
+
+
+class Channel:
+    def __init__(
+        self, store: Store, broker: Broker | None = None, now: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.broker = broker or Broker()
+        self.now = now
+        self.worker_id = uuid.uuid4().hex
+        self.videos: list[Video] = []
+        self.anchor = Anchor(None, 0.0)
+        self.version = -1
+        self.counts: dict[str, Counts] = {}
+        self.viewers = 0
+        self.switches = 0  # switches this process won the race to record
+        self._event_id = 0
+        self._last_published: dict[str, Any] | None = None
+        self._changed = asyncio.Event()
+        self._pending: Reason | None = None
+        self._wake_publisher = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def playlist(self) -> list[Video]:
+        return [v for v in self.videos if v.playable]
+
+    def find(self, video_id: str) -> Video | None:
+        return next((v for v in self.videos if v.id == video_id), None)
+
+    def current(self, now: float | None = None) -> NowPlaying | None:
+        return clock.now_playing(self.playlist, self.anchor, self.now() if now is None else now)
+
+    async def refresh(self) -> None:
+        snapshot = await self.store.load()
+        self.videos = snapshot.videos
+        self.anchor = snapshot.state.anchor
+        self.version = snapshot.state.version
+        self.counts = await self.store.counts()
+
+    # -- the state clients see -------------------------------------------------------------
+
+    def item(self, video: Video, start_time: float) -> Item:
+        url = f"/media/v/{video.id}"
+        return {
+            "id": video.id,
+            "title": video.title,
+            "video_url": url,
+            "sources": [{"url": url, "type": video.content_type}],
+            "duration": video.duration,
+            "start_time": start_time,
+        }
+
+    def state(self, reason: Reason, now: float | None = None) -> State:
+        now = self.now() if now is None else now
+        current = self.current(now)
+        base: dict[str, Any] = {"reason": reason, "viewers": self.viewers, "total": 0}
+        if current is None:
+            empty = {"id": "", "title": "", "video_url": "", "sources": [], "duration": 0.0}
+            return {**empty, **base, "start_time": now, "index": -1, "next": None}
+        counts = self.counts.get(current.video.id, Counts())
+        state: State = {
+            **self.item(current.video, current.started_at),
+            **base,
+            "index": current.index,
+            "total": len(self.playlist),
+            "likes": counts.likes,
+            "dislikes": counts.dislikes,
+            "next": self.item(current.next, current.ends_at),
+        }
+        return state
+
+    def encode(self, state: State) -> bytes:
+        self._event_id += 1
+        return encode({**state, "server_time": self.now()}, event_id=self._event_id)
+
+    def publish(self, reason: Reason) -> None:
+        state = self.state(reason)
+        material = {k: v for k, v in state.items() if k != "reason"}
+        if material == self._last_published:
+            return  # e.g. another worker recorded a switch this process already announced
+        self._last_published = material
+        self.broker.publish(self.encode(state))
+
+    def publish_soon(self, reason: Reason) -> None:
+        """Coalesce bursts (200 votes in a second) into a few events."""
+        self._pending = reason
+        self._wake_publisher.set()
+
+    # -- changing ---------------------------------------------------------------------------
+
+    async def _mutate(
+        self, change: Change, *, upsert: Video | None = None, remove: str | None = None
+    ) -> None:
+        """Optimistic concurrency: recompute from fresh state until our write wins."""
+        while True:
+            snapshot = await self.store.load()
+            playlist = [v for v in snapshot.videos if v.playable]
+            anchor = change(playlist, snapshot.state.anchor, self.now())
+            if await self.store.commit(
+                snapshot.state.version, anchor, upsert=upsert, remove=remove
+            ):
+                break
+        await self.refresh()
+        self._changed.set()
+
+    async def upsert(self, video: Video) -> None:
+        await self._mutate(clock.reanchor, upsert=video)
+        self.publish("playlist")
+
+    async def remove(self, video_id: str) -> None:
+        await self._mutate(
+            lambda playlist, anchor, now: clock.after_removal(playlist, anchor, video_id, now),
+            remove=video_id,
+        )
+        self.publish("playlist")
+
+    async def skip(self) -> None:
+        await self._mutate(clock.skip)
+        self.publish("switch")
+
+    async def vote(self, video_id: str, viewer_id: str, value: int) -> Counts:
+        counts = await self.store.vote(video_id, viewer_id, value)
+        self.counts[video_id] = counts
+        self.publish_soon("vote")
+        return counts
+
+    async def advance(self) -> bool:
+        """Record the switch the clock already implies. Every worker may race to do it; the
+        store's version check lets exactly one write win and the others just reload."""
+        snapshot = await self.store.load()
+        playlist = [v for v in snapshot.videos if v.playable]
+        anchor = clock.reanchor(playlist, snapshot.state.anchor, self.now())
+        won = anchor != snapshot.state.anchor and await self.store.commit(
+            snapshot.state.version, anchor
+        )
+        if won:
+            self.switches += 1
+        await self.refresh()
+        return won
+
+    # -- background work ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.refresh()
+        self._tasks = [
+            asyncio.create_task(loop())
+            for loop in (self._switch_loop, self._follow_loop, self._presence_loop, self._publisher)
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _switch_loop(self) -> None:
+        while True:
+            current = self.current()
+            timeout = None if current is None else max(0.0, current.ends_at - self.now())
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout)
+                continue  # the playlist changed: recompute the next switch
+            except TimeoutError:
+                pass
+            if current is not None and self.now() < current.ends_at:
+                continue  # woke a hair early
+            try:
+                await self.advance()
+            except Exception:
+                log.exception("recording the switch failed; clients follow the clock anyway")
+            self.publish("switch")
+
+    async def _follow_loop(self) -> None:
+        async for _ in self.store.changes():
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("reloading the channel state failed")
+                continue
+            self._changed.set()
+            self.publish("sync")
+
+    async def _presence_loop(self) -> None:
+        while True:
+            try:
+                total = await self.store.report_viewers(
+                    self.worker_id, len(self.broker), self.now()
+                )
+            except Exception:
+                log.exception("reporting viewers failed")
+            else:
+                if total != self.viewers:
+                    self.viewers = total
+                    self.publish("viewers")
+            await asyncio.sleep(PRESENCE_INTERVAL)
+
+    async def _publisher(self) -> None:
+        while True:
+            await self._wake_publisher.wait()
+            await asyncio.sleep(COALESCE)
+            self._wake_publisher.clear()
+            if self._pending is not None:
+                reason, self._pending = self._pending, None
+                self.publish(reason)

@@ -1,0 +1,91 @@
+"""Every setting, declared once with its default and help text.
+
+Values come from the process environment, which `load_settings` first fills from a `.env` file
+(python-dotenv) when one exists. `.env.example` and the README's configuration table are checked
+against `SETTINGS` by a test, so a setting cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    cast: Callable[[str], Any] = str
+
+
+def _size(value: str) -> int:
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    value = value.strip().upper().removesuffix("B")
+    if value and value[-1] in units:
+        return int(float(value[:-1]) * units[value[-1]])
+    return int(value)
+
+
+def _path(value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else ROOT / path
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HOST", "127.0.0.1", "Address to listen on (0.0.0.0 for every interface)."),
+    Setting("PORT", "8000", "TCP port to listen on.", int),
+    Setting("DATA_DIR", "data", "Folder for the embedded store (SQLite) and work files.", _path),
+    Setting("UPLOAD_DIR", "uploads", "Folder for videos uploaded to local storage.", _path),
+    Setting("STATIC_DIR", "static", "Folder of shipped sample videos (read-only).", _path),
+    Setting("MAX_UPLOAD_SIZE", "2G", "Largest accepted upload (bytes, or with K/M/G).", _size),
+    Setting("ADMIN_TOKEN", "", "Bearer token for admin calls (skip, delete); empty disables them."),
+    Setting("REDIS_URL", "", "redis:// URL: share state between workers and machines."),
+    Setting("AWS_ACCESS_KEY_ID", "", "S3 access key."),
+    Setting("AWS_SECRET_ACCESS_KEY", "", "S3 secret key."),
+    Setting("AWS_REGION", "us-east-1", "S3 region."),
+    Setting("S3_BUCKET_NAME", "", "S3 bucket for uploads; empty keeps uploads local."),
+    Setting("S3_ENDPOINT_URL", "", "Endpoint of an S3-compatible store (MinIO, SeaweedFS...)."),
+    Setting("S3_PREFIX", "videos/", "Key prefix of videos in the bucket."),
+    Setting("S3_PUBLIC_BASE_URL", "", "Public or CDN base URL of the bucket (skips presigning)."),
+    Setting("S3_URL_EXPIRY", "3600", "Lifetime of presigned GET URLs, in seconds.", int),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name.upper()]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def replace(self, **overrides: Any) -> Settings:
+        return Settings({**self.values, **{k.upper(): v for k, v in overrides.items()}})
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, env_file: Path | None = ROOT / ".env"
+) -> Settings:
+    """Real environment wins over `.env`, which wins over the defaults."""
+    source: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    source.update(os.environ if env is None else env)
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = source.get(setting.name, setting.default)
+        try:
+            values[setting.name] = setting.cast(raw)
+        except ValueError:
+            raise SystemExit(f"Setting {setting.name}={raw!r} is invalid: {setting.help}") from None
+    return Settings(values)

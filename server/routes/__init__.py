@@ -1,0 +1,31 @@
+"""Every route of the server, in one place."""
+
+from __future__ import annotations
+
+from quart import Quart
+
+from . import api, media, pages, stream, uploads
+
+
+def register(app: Quart) -> None:
+    routes = [
+        ("/", "GET", pages.index),
+        ("/ambient", "GET", pages.ambient),
+        ("/upload", "GET", pages.upload),
+        ("/assets/<path:path>", "GET", pages.asset),
+        ("/video-updates", "GET", stream.updates),
+        ("/time", "GET", api.server_time),
+        ("/videos", "GET", api.videos),
+        ("/videos/<video_id>", "DELETE", api.delete_video),
+        ("/like/<int(signed=True):index>", "POST", api.like),
+        ("/dislike/<int(signed=True):index>", "POST", api.dislike),
+        ("/skip", "POST", api.skip),
+        ("/healthz", "GET", api.health),
+        ("/uploads", "POST", uploads.upload),
+        ("/media/v/<video_id>", "GET", media.video),
+    ]
+    for rule, method, view in routes:
+        endpoint = view.__module__.rsplit(".", 1)[-1] + "." + view.__name__
+        app.add_url_rule(rule, endpoint, view, methods=[method])
+    app.register_error_handler(404, api.not_found)
+    app.register_error_handler(405, api.method_not_allowed)

@@ -1,0 +1,159 @@
+"""JSON endpoints: the catalog, votes, the time source, health and admin calls."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+from quart import Response, jsonify, request
+
+from ..app import services
+from ..catalog import Video
+from ..store import Counts
+from ._viewer import remember, viewer_id
+
+
+def error(status: int, message: str, **extra: Any) -> Response:
+    response = jsonify({"success": False, "error": message, **extra})
+    response.status_code = status
+    return response
+
+
+async def not_found(_: Exception) -> Response:
+    return error(404, "Not found.")
+
+
+async def method_not_allowed(_: Exception) -> Response:
+    return error(405, "Method not allowed.")
+
+
+async def server_time() -> Response:
+    # The clients' clock reference: keep it tiny and never cached.
+    response = jsonify({"server_time": time.time()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def describe(video: Video, index: int | None, counts: Counts) -> dict[str, Any]:
+    url = f"/media/v/{video.id}"
+    return {
+        "id": video.id,
+        "url": url,
+        "title": video.title,
+        "duration": video.duration,
+        "likes": counts.likes,
+        "dislikes": counts.dislikes,
+        "index": index,
+        "storage": video.storage,
+        "status": video.status,
+        "size": video.size,
+        "content_type": video.content_type,
+        "added_at": video.added_at,
+    }
+
+
+async def videos() -> Response:
+    channel = services().ch
+    playlist = channel.playlist
+    positions = {v.id: i for i, v in enumerate(playlist)}
+    current = channel.current()
+    listed = [
+        describe(v, positions.get(v.id), channel.counts.get(v.id, Counts())) for v in channel.videos
+    ]
+    return jsonify(
+        {
+            "videos": [item for item in listed if item["index"] is not None]
+            + [item for item in listed if item["index"] is None],
+            "current_index": current.index if current else -1,
+        }
+    )
+
+
+async def _vote(index: int, value: int) -> Response:
+    channel = services().ch
+    playlist = channel.playlist
+    payload = (await request.get_json(silent=True)) or {}
+    form = await request.form
+    video_id = str(payload.get("id") or form.get("id") or request.args.get("id") or "")
+    if video_id:
+        # The id the client was shown wins over a position that may have shifted since.
+        video = channel.find(video_id)
+        if video is None:
+            return error(404, "That video is no longer in the channel.", id=video_id)
+    elif 0 <= index < len(playlist):
+        video = playlist[index]
+    else:
+        return error(409, f"No video at index {index}; reload the list.", total=len(playlist))
+    viewer, new = viewer_id()
+    mine = (await channel.store.viewer_votes(viewer)).get(video.id, 0)
+    # Pressing the same button again withdraws the vote; the other button changes it.
+    chosen = 0 if mine == value else value
+    counts = await channel.vote(video.id, viewer, chosen)
+    positions = [v.id for v in channel.playlist]
+    response = jsonify(
+        {
+            "success": True,
+            "id": video.id,
+            "index": positions.index(video.id) if video.id in positions else None,
+            "likes": counts.likes,
+            "dislikes": counts.dislikes,
+            "my_vote": chosen,
+        }
+    )
+    return remember(response, viewer) if new else response
+
+
+async def like(index: int) -> Response:
+    return await _vote(index, 1)
+
+
+async def dislike(index: int) -> Response:
+    return await _vote(index, -1)
+
+
+def _admin_refusal() -> Response | None:
+    token = services().settings.admin_token
+    if not token:
+        return error(403, "Admin calls are disabled: set ADMIN_TOKEN on the server.")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        return error(401, "Missing or wrong admin token (Authorization: Bearer ...).")
+    return None
+
+
+async def skip() -> Response:
+    if (refusal := _admin_refusal()) is not None:
+        return refusal
+    await services().ch.skip()
+    return jsonify({"success": True})
+
+
+async def delete_video(video_id: str) -> Response:
+    if (refusal := _admin_refusal()) is not None:
+        return refusal
+    state = services()
+    video = state.ch.find(video_id)
+    if video is None:
+        return error(404, "No such video.", id=video_id)
+    await state.ch.remove(video_id)
+    storage = state.storages.get(video.storage)
+    if storage is not None and video.storage != "static":
+        await storage.delete(video.key)
+    return jsonify({"success": True, "id": video_id})
+
+
+async def health() -> Response:
+    state = services()
+    checks: dict[str, Any] = {"store": await state.ch.store.health()}
+    checks["storages"] = {name: await s.health() for name, s in state.storages.items()}
+    ok = checks["store"].get("ok") and all(s.get("ok") for s in checks["storages"].values())
+    return jsonify(
+        {
+            "status": "ok" if ok else "degraded",
+            "videos": len(state.ch.playlist),
+            "viewers": state.ch.viewers,
+            "connections": len(state.ch.broker),
+            **checks,
+        }
+    )

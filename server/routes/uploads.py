@@ -1,0 +1,91 @@
+"""`POST /uploads`: receive, check, store and announce a new video."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+
+from quart import Response, jsonify, request
+
+from ..app import services
+from ..catalog import Video
+from ..library import title_from_name
+from ..probe import ProbeError, probe
+from ..receive import UploadError, cleanup, receive_upload
+from ..storage import StorageError
+from ..store import Counts
+from .api import describe, error
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPES = {"webm": "video/webm", "mp4": "video/mp4", "mov": "video/quicktime"}
+
+
+async def upload() -> Response:
+    state = services()
+    settings = state.settings
+    try:
+        received = await receive_upload(
+            request.body,
+            request.headers.get("Content-Type", ""),
+            request.content_length,
+            settings.data_dir / "incoming",
+            settings.max_upload_size,
+        )
+    except UploadError as failure:
+        return error(failure.status, failure.message)
+    try:
+        info = await asyncio.to_thread(probe, received.path)
+    except ProbeError as failure:
+        cleanup(received)
+        return error(415, str(failure), filename=received.filename)
+    video_id = uuid.uuid4().hex[:16]
+    # The stored name is ours, never the client's: no path tricks, no clashes.
+    extension = info.container if info.container in CONTENT_TYPES else "bin"
+    key = f"{video_id}.{extension}"
+    content_type = CONTENT_TYPES.get(extension, received.content_type or "video/webm")
+    title = received.title or _title_from_filename(received.filename) or "Untitled video"
+    metadata = {"title": title, "duration": f"{info.duration:.3f}", "id": video_id}
+    notes: list[str] = []
+    for storage in state.upload_targets():
+        try:
+            await storage.put(received.path, key, content_type, metadata)
+        except StorageError as failure:
+            log.warning("upload %s to %s failed: %s", video_id, storage.name, failure)
+            notes.append(f"Could not store it in {storage.name} ({failure}).")
+            continue
+        break
+    else:
+        cleanup(received)
+        return error(507, " ".join(notes) or "No storage is available.")
+    video = Video(
+        id=video_id,
+        title=title,
+        storage=storage.name,
+        key=key,
+        duration=info.duration,
+        size=received.size,
+        content_type=content_type,
+        added_at=time.time(),
+    )
+    await state.ch.upsert(video)
+    index = next((i for i, v in enumerate(state.ch.playlist) if v.id == video.id), None)
+    where = "the S3 bucket" if storage.name == "s3" else "local storage"
+    message = " ".join([*notes, f"Saved to {where}; it joins the rotation."])
+    response = jsonify(
+        {
+            "success": True,
+            "message": message,
+            "storage": storage.name,
+            "video": describe(video, index, Counts()),
+        }
+    )
+    response.status_code = 201
+    return response
+
+
+def _title_from_filename(filename: str) -> str:
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return title_from_name(name)[:200] if name else ""

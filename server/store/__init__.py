@@ -1,0 +1,75 @@
+"""The channel's single source of truth, behind a small interface.
+
+The embedded SQLite store is the default; `REDIS_URL` switches to Redis for several workers or
+machines. The channel logic, the clock and the routes never know which one they talk to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..catalog import Video
+from ..clock import Anchor, ChannelState
+from ..config import Settings
+
+
+@dataclass(frozen=True)
+class Counts:
+    likes: int = 0
+    dislikes: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    videos: list[Video]  # every video in catalog order, playable or not
+    state: ChannelState
+
+
+class Store(Protocol):
+    name: str
+
+    async def load(self) -> Snapshot: ...
+
+    async def commit(
+        self,
+        expected_version: int,
+        anchor: Anchor,
+        *,
+        upsert: Video | None = None,
+        remove: str | None = None,
+    ) -> bool:
+        """Atomically, only if the state is still at `expected_version`: apply the catalog change,
+        set the anchor and bump the version. False means another writer got there first."""
+        ...
+
+    async def vote(self, video_id: str, viewer_id: str, value: int) -> Counts:
+        """Set this viewer's vote on a video to +1, -1 or 0 (withdrawn)."""
+        ...
+
+    async def counts(self) -> dict[str, Counts]: ...
+
+    async def viewer_votes(self, viewer_id: str) -> dict[str, int]: ...
+
+    async def report_viewers(self, worker_id: str, viewers: int, now: float) -> int:
+        """Record this worker's viewer count; return the total across live workers."""
+        ...
+
+    def changes(self) -> AsyncIterator[None]:
+        """Yields whenever another process changed the store."""
+        ...
+
+    async def health(self) -> dict[str, object]: ...
+
+    async def close(self) -> None: ...
+
+
+async def open_store(settings: Settings) -> Store:
+    if settings.redis_url:
+        from .redis import RedisStore
+
+        return await RedisStore.connect(settings.redis_url)
+    from .sqlite import SqliteStore
+
+    return SqliteStore.open(settings.data_dir / "simulcast.db")

@@ -1,0 +1,161 @@
+"""Embedded store: one SQLite file, shared safely by every worker process on the machine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..catalog import Video
+from ..clock import Anchor, ChannelState
+from . import Counts, Snapshot
+
+PRESENCE_TTL = 15.0  # seconds a worker's viewer count stays valid without a refresh
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS videos (
+    id TEXT PRIMARY KEY, position INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS channel (
+    one INTEGER PRIMARY KEY CHECK (one = 1), anchor_id TEXT, started_at REAL NOT NULL,
+    version INTEGER NOT NULL);
+INSERT OR IGNORE INTO channel VALUES (1, NULL, 0, 0);
+CREATE TABLE IF NOT EXISTS votes (
+    video_id TEXT NOT NULL, viewer_id TEXT NOT NULL, value INTEGER NOT NULL,
+    PRIMARY KEY (video_id, viewer_id));
+CREATE TABLE IF NOT EXISTS presence (
+    worker_id TEXT PRIMARY KEY, viewers INTEGER NOT NULL, seen REAL NOT NULL);
+"""
+
+
+class SqliteStore:
+    name = "sqlite"
+
+    def __init__(self, db: sqlite3.Connection, path: Path, poll_interval: float = 0.25) -> None:
+        self._db = db
+        self._path = path
+        self._poll_interval = poll_interval
+
+    @classmethod
+    def open(cls, path: Path) -> SqliteStore:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE) where they matter.
+        db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(SCHEMA)
+        return cls(db, path)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front, so two workers cannot both read the same
+        # version and then both write.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    async def load(self) -> Snapshot:
+        with self._transaction() as db:
+            rows = db.execute("SELECT data FROM videos ORDER BY position").fetchall()
+            anchor_id, started_at, version = db.execute(
+                "SELECT anchor_id, started_at, version FROM channel"
+            ).fetchone()
+        videos = [Video.from_dict(json.loads(data)) for (data,) in rows]
+        return Snapshot(videos, ChannelState(Anchor(anchor_id, started_at), version))
+
+    async def commit(
+        self,
+        expected_version: int,
+        anchor: Anchor,
+        *,
+        upsert: Video | None = None,
+        remove: str | None = None,
+    ) -> bool:
+        with self._transaction() as db:
+            (version,) = db.execute("SELECT version FROM channel").fetchone()
+            if version != expected_version:
+                return False
+            if upsert is not None:
+                data = json.dumps(upsert.to_dict())
+                updated = db.execute(
+                    "UPDATE videos SET data = ? WHERE id = ?", (data, upsert.id)
+                ).rowcount
+                if not updated:
+                    db.execute(
+                        "INSERT INTO videos VALUES "
+                        "(?, (SELECT COALESCE(MAX(position), 0) + 1 FROM videos), ?)",
+                        (upsert.id, data),
+                    )
+            if remove is not None:
+                db.execute("DELETE FROM videos WHERE id = ?", (remove,))
+                db.execute("DELETE FROM votes WHERE video_id = ?", (remove,))
+            db.execute(
+                "UPDATE channel SET anchor_id = ?, started_at = ?, version = version + 1",
+                (anchor.video_id, anchor.started_at),
+            )
+        return True
+
+    async def vote(self, video_id: str, viewer_id: str, value: int) -> Counts:
+        with self._transaction() as db:
+            if value:
+                db.execute(
+                    "INSERT INTO votes VALUES (?, ?, ?) ON CONFLICT (video_id, viewer_id) "
+                    "DO UPDATE SET value = excluded.value",
+                    (video_id, viewer_id, value),
+                )
+            else:
+                db.execute(
+                    "DELETE FROM votes WHERE video_id = ? AND viewer_id = ?", (video_id, viewer_id)
+                )
+            likes, dislikes = db.execute(
+                "SELECT COALESCE(SUM(value = 1), 0), COALESCE(SUM(value = -1), 0) "
+                "FROM votes WHERE video_id = ?",
+                (video_id,),
+            ).fetchone()
+        return Counts(likes, dislikes)
+
+    async def counts(self) -> dict[str, Counts]:
+        rows = self._db.execute(
+            "SELECT video_id, SUM(value = 1), SUM(value = -1) FROM votes GROUP BY video_id"
+        ).fetchall()
+        return {video_id: Counts(likes, dislikes) for video_id, likes, dislikes in rows}
+
+    async def viewer_votes(self, viewer_id: str) -> dict[str, int]:
+        rows = self._db.execute(
+            "SELECT video_id, value FROM votes WHERE viewer_id = ?", (viewer_id,)
+        ).fetchall()
+        return dict(rows)
+
+    async def report_viewers(self, worker_id: str, viewers: int, now: float) -> int:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO presence VALUES (?, ?, ?) ON CONFLICT (worker_id) "
+                "DO UPDATE SET viewers = excluded.viewers, seen = excluded.seen",
+                (worker_id, viewers, now),
+            )
+            db.execute("DELETE FROM presence WHERE seen < ?", (now - PRESENCE_TTL,))
+            (total,) = db.execute("SELECT COALESCE(SUM(viewers), 0) FROM presence").fetchone()
+        return int(total)
+
+    async def changes(self) -> AsyncIterator[None]:
+        # data_version moves only when *another* connection commits: exactly the changes this
+        # process has not already announced itself.
+        last = self._db.execute("PRAGMA data_version").fetchone()[0]
+        while True:
+            await asyncio.sleep(self._poll_interval)
+            current = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if current != last:
+                last = current
+                yield None
+
+    async def health(self) -> dict[str, object]:
+        return {"store": self.name, "ok": True, "path": str(self._path)}
+
+    async def close(self) -> None:
+        self._db.close()

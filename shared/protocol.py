@@ -1,0 +1,42 @@
+"""The wire contract between the server and its clients (browser pages and the kiosk)."""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+STREAM_PATH = "/video-updates"
+TIME_PATH = "/time"
+HEALTH_PATH = "/healthz"
+AMBIENT_PATH = "/ambient"
+
+# Why a state event was sent. Every event carries the full state, so a client that missed some
+# can always apply the latest one alone.
+Reason = Literal["connect", "switch", "vote", "playlist", "viewers", "sync"]
+
+RETRY_MS = 2000  # the EventSource reconnect delay we ask browsers for
+
+
+class Source(TypedDict):
+    url: str
+    type: str
+
+
+class Item(TypedDict):
+    id: str
+    title: str
+    video_url: str
+    sources: list[Source]
+    duration: float
+    start_time: float  # server time (Unix seconds) at which this item starts or started
+
+
+class State(Item, total=False):
+    reason: Reason
+    server_time: float
+    index: int
+    total: int
+    likes: int
+    dislikes: int
+    viewers: int
+    next: Item | None
+    my_votes: dict[str, int]
