@@ -1,0 +1,252 @@
+"""Small test media made on demand with PyAV, so tests need no system ffmpeg.
+
+Frames are filled plane by plane (no numpy): a solid colour and a sine tone are
+enough for container and codec checks, and they encode in milliseconds.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from array import array
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+WIDTH, HEIGHT, FPS = 160, 90, 30
+SAMPLE_RATE = 48000
+_AUDIO_CHUNK = 960  # 20 ms, Opus's own frame size
+
+RED = (200, 30, 30)
+GREEN = (30, 160, 60)
+BLUE = (30, 60, 200)
+
+_CLUSTER_ID = bytes.fromhex("1F43B675")  # Matroska's Cluster element
+_VP9_FAST = {"deadline": "realtime", "cpu-used": "8"}
+_X264_FAST = {"preset": "ultrafast"}
+
+
+def make_webm(
+    path: Path, seconds: float = 2.0, color: tuple[int, int, int] = RED, with_audio: bool = True
+) -> Path:
+    """VP9 (+ Opus) WebM with its duration in the header, as ffmpeg writes it to a file."""
+    with av.open(str(path), "w", format="webm") as out:
+        _write(out, seconds, color, "libvpx-vp9", _VP9_FAST, "libopus" if with_audio else None)
+    return path
+
+
+def make_webm_without_duration(
+    path: Path, seconds: float = 2.0, color: tuple[int, int, int] = GREEN
+) -> Path:
+    """WebM with no Duration element and no Cues, like a browser's MediaRecorder.
+
+    The Matroska muxer patches the duration into the header at the end, which it
+    can only do on a seekable output; a write-only stream gets neither.
+    """
+    sink = _WriteOnly()
+    with av.open(sink, "w", format="webm") as out:
+        _write(out, seconds, color, "libvpx-vp9", _VP9_FAST, "libopus")
+    path.write_bytes(sink.getvalue())
+    return path
+
+
+def make_webm_with_stale_duration(path: Path, seconds: float, header_seconds: float) -> Path:
+    """A live-written WebM whose header claims `header_seconds`: FFmpeg copies its
+    input's duration into the header when piping, even when the output runs longer."""
+    sink = _WriteOnly()
+    with av.open(sink, "w", format="webm") as out:
+        _write(out, seconds, BLUE, "libvpx-vp9", _VP9_FAST, "libopus", header_seconds)
+    path.write_bytes(sink.getvalue())
+    return path
+
+
+def make_webm_without_frames(path: Path) -> Path:
+    """A MediaRecorder-style WebM stopped before its first frame: tracks, one empty cluster."""
+    make_webm_without_duration(path, 1.0)
+    data = path.read_bytes()
+    # An empty cluster of unknown size holding only its timestamp (0), as a live
+    # muxer starts one; without any cluster FFmpeg gives up at end of file instead.
+    empty_cluster = _CLUSTER_ID + bytes.fromhex("01ffffffffffffff") + bytes.fromhex("e78100")
+    path.write_bytes(data[: data.index(_CLUSTER_ID)] + empty_cluster)
+    return path
+
+
+def make_mp4_h264(
+    path: Path, seconds: float = 2.0, with_audio: bool = True, faststart: bool = False
+) -> Path:
+    """H.264 (+ AAC) MP4; `faststart` puts the index before the media, as web exports do."""
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", format="mp4", options=options) as out:
+        _write(out, seconds, BLUE, "libx264", _X264_FAST, "aac" if with_audio else None)
+    return path
+
+
+def make_mov(path: Path, seconds: float = 2.0) -> Path:
+    """QuickTime .mov with H.264 + AAC, as phones and editors export."""
+    with av.open(str(path), "w", format="mov") as out:
+        _write(out, seconds, GREEN, "libx264", _X264_FAST, "aac")
+    return path
+
+
+def make_video_without_audio(path: Path, seconds: float = 2.0) -> Path:
+    """A silent video: H.264 MP4 when the name ends in .mp4, else VP9 WebM."""
+    if path.suffix == ".mp4":
+        return make_mp4_h264(path, seconds, with_audio=False)
+    return make_webm(path, seconds, with_audio=False)
+
+
+def make_audio_only(path: Path, seconds: float = 2.0) -> Path:
+    """A tone with no video: AAC in .m4a/.mp4, else Opus in WebM."""
+    if path.suffix in (".m4a", ".mp4"):
+        with av.open(str(path), "w", format="mp4") as out:
+            _write(out, seconds, None, None, {}, "aac")
+    else:
+        with av.open(str(path), "w", format="webm") as out:
+            _write(out, seconds, None, None, {}, "libopus")
+    return path
+
+
+def make_audio_with_cover(path: Path, seconds: float = 2.0) -> Path:
+    """AAC in MP4 with cover art, which FFmpeg lists as a one-picture video stream."""
+    with av.open(str(path), "w", format="mp4") as out:
+        # Every stream must exist before the first packet is muxed.
+        audio = out.add_stream("aac", rate=SAMPLE_RATE, layout="mono")
+        cover = out.add_stream("png", rate=1)
+        cover.width, cover.height, cover.pix_fmt = WIDTH, HEIGHT, "rgb24"
+        cover.disposition = av.stream.Disposition.attached_pic
+        frame = _solid_frame(RED).reformat(format="rgb24")
+        frame.pts = 0
+        out.mux(cover.encode(frame))
+        out.mux(cover.encode(None))
+        _mux_tone(out, audio, seconds)
+    return path
+
+
+def make_corrupt(path: Path) -> Path:
+    """A real MP4 whose first half is overwritten with noise: no demuxer recognises it."""
+    make_mp4_h264(path, 2.0)
+    data = bytearray(path.read_bytes())
+    noise = random.Random(1234).randbytes(len(data) // 2)
+    data[: len(noise)] = noise
+    path.write_bytes(bytes(data))
+    return path
+
+
+def make_truncated(path: Path, seconds: float = 4.0) -> Path:
+    """A file cut off halfway (an interrupted upload) whose header still claims the full length.
+
+    MP4 uses faststart so the index survives the cut; WebM keeps its header duration.
+    """
+    if path.suffix == ".mp4":
+        make_mp4_h264(path, seconds, faststart=True)
+    else:
+        make_webm(path, seconds)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def make_image(path: Path) -> Path:
+    """A PNG still picture (whatever the name says): FFmpeg opens it as a one-frame video."""
+    with av.open(str(path), "w", format="image2pipe") as out:
+        stream = out.add_stream("png", rate=1)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "rgb24"
+        frame = _solid_frame(RED).reformat(format="rgb24")
+        frame.pts = 0
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def make_text_as_mp4(path: Path) -> Path:
+    path.write_text("These are my holiday notes, not a video.\n" * 20)
+    return path
+
+
+def make_empty(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
+class _WriteOnly(io.RawIOBase):
+    """A sink PyAV cannot seek in, so the muxer behaves as on a live stream."""
+
+    def __init__(self) -> None:
+        self._buffer = io.BytesIO()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        return self._buffer.write(data)
+
+    def getvalue(self) -> bytes:
+        return self._buffer.getvalue()
+
+
+def _write(
+    out: av.container.OutputContainer,
+    seconds: float,
+    color: tuple[int, int, int] | None,
+    video_codec: str | None,
+    video_options: dict[str, str],
+    audio_codec: str | None,
+    header_seconds: float | None = None,
+) -> None:
+    video = audio = None
+    if video_codec:
+        video = out.add_stream(video_codec, rate=FPS, options=video_options)
+        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        video.codec_context.gop_size = FPS  # a keyframe a second, like real uploads
+    if audio_codec:
+        audio = out.add_stream(audio_codec, rate=SAMPLE_RATE, layout="mono")
+    if header_seconds is not None:
+        # The Matroska muxer writes a stream's DURATION tag as the header duration.
+        tag = f"{int(header_seconds // 3600):02d}:{int(header_seconds // 60 % 60):02d}:"
+        tag += f"{header_seconds % 60:012.9f}"
+        for stream in out.streams:
+            stream.metadata["DURATION"] = tag
+    if video is not None and color is not None:
+        for index in range(round(seconds * FPS)):
+            frame = _solid_frame(color)
+            frame.pts, frame.time_base = index, Fraction(1, FPS)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    if audio is not None:
+        _mux_tone(out, audio, seconds)
+
+
+def _mux_tone(out: av.container.OutputContainer, audio: av.AudioStream, seconds: float) -> None:
+    for start in range(0, round(seconds * SAMPLE_RATE), _AUDIO_CHUNK):
+        out.mux(audio.encode(_tone_frame(start, 440.0)))
+    out.mux(audio.encode(None))
+
+
+def _solid_frame(color: tuple[int, int, int]) -> av.VideoFrame:
+    r, g, b = color
+    # BT.601 limited range, what yuv420p video means by default.
+    y = round(16 + 0.257 * r + 0.504 * g + 0.098 * b)
+    u = round(128 - 0.148 * r - 0.291 * g + 0.439 * b)
+    v = round(128 + 0.439 * r - 0.368 * g - 0.071 * b)
+    frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+    for plane, value in zip(frame.planes, (y, u, v), strict=True):
+        plane.update(bytes([value]) * plane.buffer_size)
+    return frame
+
+
+def _tone_frame(start: int, hz: float) -> av.AudioFrame:
+    samples = array(
+        "h",
+        (
+            round(8000 * math.sin(2 * math.pi * hz * (start + i) / SAMPLE_RATE))
+            for i in range(_AUDIO_CHUNK)
+        ),
+    )
+    frame = av.AudioFrame(format="s16", layout="mono", samples=_AUDIO_CHUNK)
+    raw = samples.tobytes()
+    frame.planes[0].update(raw + bytes(frame.planes[0].buffer_size - len(raw)))
+    frame.sample_rate, frame.pts = SAMPLE_RATE, start
+    frame.time_base = Fraction(1, SAMPLE_RATE)
+    return frame
