@@ -31,6 +31,7 @@ class Item(TypedDict):
 
 
 class State(Item, total=False):
+    poster: str
     reason: Reason
     server_time: float
     index: int

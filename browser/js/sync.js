@@ -84,6 +84,7 @@ class Deck {
   load(item) {
     this.item = item;
     this.frame = null;
+    this.el.poster = item.poster || ""; // a frame to show while loading, never black
     this.el.src = item.video_url;
     this.el.preload = "auto";
     this.el.load();
