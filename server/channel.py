@@ -102,6 +102,10 @@ class Channel:
         }
         return state
 
+    @property
+    def last_event_id(self) -> int:
+        return self._event_id
+
     def encode(self, state: State) -> bytes:
         self._event_id += 1
         return encode({**state, "server_time": self.now()}, event_id=self._event_id)

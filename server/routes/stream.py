@@ -21,7 +21,7 @@ async def updates() -> Response:
     def first() -> bytes:
         # Always the full state first: a reconnecting client (Last-Event-ID) is simply current.
         state = {**channel.state("connect"), "server_time": channel.now(), "my_votes": my_votes}
-        return encode(state, retry_ms=RETRY_MS)
+        return encode(state, event_id=channel.last_event_id, retry_ms=RETRY_MS)
 
     async def body() -> AsyncIterator[bytes]:
         async for message in channel.broker.subscribe(first):
