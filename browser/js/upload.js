@@ -70,9 +70,9 @@ $("form").addEventListener("submit", (event) => {
       answer = { error: `The server answered ${request.status}.` };
     }
     if (request.status >= 200 && request.status < 300) {
-      showResult(true, `“${answer.video.title}” (${clockTime(answer.video.duration)}): ${answer.message}`);
       $("form").reset();
       choose(null);
+      showResult(true, `“${answer.video.title}” (${clockTime(answer.video.duration)}): ${answer.message}`);
       refresh();
     } else {
       showResult(false, answer.error || `Upload failed (${request.status}).`);

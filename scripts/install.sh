@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install what Simulcast needs on Debian: a Python 3.11+ virtualenv with the runtime packages,
+# and with `--test` also everything the test suite starts (Chromium, redis-server, Xvfb, nginx,
+# ffmpeg, the kiosk's Qt/PyInstaller). Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_tests=0
+[[ "${1:-}" == "--test" ]] && want_tests=1
+
+apt_packages=(python3 python3-venv python3-pip)
+if (( want_tests )); then
+  # chromium: e2e tests; redis-server: multi-worker tests; nginx-light: media benchmark and the
+  # X-Accel-Redirect test; xvfb + libgl1/libegl1/fonts: the kiosk's Qt WebEngine; ffmpeg: samples.
+  apt_packages+=(chromium redis-server nginx-light xvfb ffmpeg fonts-dejavu-core
+                 libgl1 libegl1 libxkbcommon0 libnss3 libxcomposite1 libxdamage1 libxrandr2
+                 libxtst6 libxkbfile1 libasound2 libfontconfig1 libdbus-1-3)
+fi
+missing=()
+for package in "${apt_packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if (( ${#missing[@]} )); then
+  echo "Installing system packages: ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "Simulcast needs Python 3.11 or newer; $python is $("$python" --version)." >&2
+  exit 1
+fi
+[[ -x .venv/bin/python ]] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+if (( want_tests )); then
+  .venv/bin/pip install -q -r requirements-dev.txt -r requirements-kiosk.txt
+else
+  .venv/bin/pip install -q -r requirements.txt
+fi
