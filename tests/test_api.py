@@ -197,3 +197,20 @@ def test_health_reports_the_parts(server: LiveServer) -> None:
     assert health["status"] == "ok"
     assert health["store"]["store"] == "sqlite"
     assert health["videos"] >= 3
+
+
+def test_media_answers_byte_ranges_through_the_stable_url(server: LiveServer) -> None:
+    video = httpx.get(server.url + "/videos").json()["videos"][0]
+    url = server.url + video["url"]
+    whole = httpx.get(url)
+    assert whole.headers["content-type"] == "video/webm"
+    assert whole.headers["accept-ranges"] == "bytes"
+    part = httpx.get(url, headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 100-199/{len(whole.content)}"
+    assert part.content == whole.content[100:200]
+    tail = httpx.get(url, headers={"Range": "bytes=-10"})
+    assert tail.content == whole.content[-10:]
+    beyond = httpx.get(url, headers={"Range": f"bytes={len(whole.content)}-"})
+    assert beyond.status_code == 416
+    assert httpx.get(server.url + "/media/v/nope").status_code == 404
