@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import resource
+import signal
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
@@ -23,6 +24,15 @@ def raise_open_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def serve_until_signalled(app: object, config: Config) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    # A clean stop closes the store and ends SSE streams, which clients simply reconnect to.
+    await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 
 
 def main() -> None:
@@ -40,9 +50,10 @@ def main() -> None:
     config.accesslog = None
     config.keep_alive_timeout = 75
     config.backlog = 4096
+    config.graceful_timeout = 2.0  # SSE streams never end by themselves: don't wait on them long
     app = create_app(settings.replace(host=args.host, port=args.port))
     print(f"Simulcast on http://{args.host}:{args.port}/  (ambient: /ambient, upload: /upload)")
-    asyncio.run(serve(app, config))  # type: ignore[arg-type]
+    asyncio.run(serve_until_signalled(app, config))
 
 
 if __name__ == "__main__":
