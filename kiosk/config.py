@@ -1,0 +1,176 @@
+"""Kiosk settings: each declared once, resolved flag > environment > config file > default."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiosk.urls import ServerURLError, validate_server_url
+
+CONFIG_NAME = "kiosk.toml"
+CONFIG_ENV = "SIMULCAST_KIOSK_CONFIG"
+
+
+class ConfigError(ValueError):
+    """A setting the operator gave cannot be used; the message names where it came from."""
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{text!r} is not a yes/no value (use true or false)")
+
+
+def _parse_screen(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a screen number (0 is the first screen)") from None
+    if number < 0:
+        raise ValueError(f"{text!r} is not a screen number (0 is the first screen)")
+    return number
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "server", "SIMULCAST_SERVER", "http://localhost:8000", validate_server_url,
+        "Simulcast server address; the kiosk shows its /ambient page",
+    ),
+    Setting(
+        "screen", "SIMULCAST_SCREEN", 0, _parse_screen,
+        "which screen to fill (0 is the first)",
+    ),
+    Setting(
+        "windowed", "SIMULCAST_WINDOWED", False, _parse_bool,
+        "show a normal window with a cursor instead of fullscreen (for trying it on a desktop)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    server: str
+    screen: int
+    windowed: bool
+    sources: Mapping[str, str]  # setting name -> where its value came from, for the log
+
+
+def default_config_paths(
+    env: Mapping[str, str] = os.environ, executable: str | None = None, frozen: bool | None = None
+) -> list[Path]:
+    """Where a config file is looked for, first found wins: beside the built executable, then
+    the user's config folder."""
+    frozen = getattr(sys, "frozen", False) if frozen is None else frozen
+    paths: list[Path] = []
+    if frozen:
+        paths.append(Path(executable or sys.executable).resolve().parent / CONFIG_NAME)
+    paths.append(_user_config_dir(env) / "simulcast" / CONFIG_NAME)
+    return paths
+
+
+def _user_config_dir(env: Mapping[str, str]) -> Path:
+    if sys.platform == "win32" and env.get("APPDATA"):
+        return Path(env["APPDATA"])
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support"
+    xdg = env.get("XDG_CONFIG_HOME")
+    return Path(xdg) if xdg else Path.home() / ".config"
+
+
+def find_config_file(
+    explicit: str | None, env: Mapping[str, str], candidates: list[Path]
+) -> Path | None:
+    # An explicitly named file that is missing is a mistake worth stopping for; a missing
+    # default file just means "no config file".
+    named = explicit or env.get(CONFIG_ENV)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            where = "--config" if explicit else CONFIG_ENV
+            raise ConfigError(f"{where}: config file {str(path)!r} does not exist")
+        return path
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def read_config_file(path: Path) -> dict[str, str]:
+    """The file's settings as text, so every layer is parsed by the same function."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    known = {setting.name for setting in SETTINGS}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    values: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, bool):
+            values[key] = "true" if value else "false"
+        elif isinstance(value, str | int):
+            values[key] = str(value)
+        else:
+            raise ConfigError(f"{path}: {key} must be a string, number or true/false")
+    return values
+
+
+def resolve(
+    flags: Mapping[str, str | None],
+    env: Mapping[str, str],
+    file_values: Mapping[str, str],
+    file_path: Path | None = None,
+) -> KioskConfig:
+    """Pick each setting from the first layer that has it, and parse only the winner: a bad
+    value in a layer that is overridden does not stop the kiosk."""
+    chosen: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        flag_name = "--" + setting.name.replace("_", "-")
+        layers = (
+            (flags.get(setting.name), flag_name),
+            # An empty variable (e.g. `SIMULCAST_SERVER=` in a unit file) counts as unset.
+            (env.get(setting.env) or None, setting.env),
+            (file_values.get(setting.name), f"{file_path or 'config file'}: {setting.name}"),
+        )
+        raw, source = next(((v, s) for v, s in layers if v is not None), (None, "default"))
+        if raw is None:
+            chosen[setting.name] = setting.default
+        else:
+            try:
+                chosen[setting.name] = setting.parse(raw)
+            except (ServerURLError, ValueError) as exc:
+                raise ConfigError(f"{source}: {exc}") from None
+        sources[setting.name] = source
+    return KioskConfig(**chosen, sources=sources)
+
+
+def load_config(
+    flags: Mapping[str, str | None],
+    config_path: str | None = None,
+    env: Mapping[str, str] = os.environ,
+    candidates: list[Path] | None = None,
+) -> KioskConfig:
+    paths = default_config_paths(env) if candidates is None else candidates
+    path = find_config_file(config_path, env, paths)
+    file_values = read_config_file(path) if path else {}
+    return resolve(flags, env, file_values, path)
