@@ -14,6 +14,7 @@ from .library import sync_storage
 from .storage import Storage
 from .storage.local import LocalStorage
 from .store import open_store
+from .transcode.jobs import Transcoder
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +24,17 @@ class Services:
     settings: Settings
     storages: dict[str, Storage] = field(default_factory=dict)
     channel: Channel | None = None
+    transcoder: Transcoder | None = None
 
     @property
     def ch(self) -> Channel:
         assert self.channel is not None, "the channel starts with the server"
         return self.channel
+
+    @property
+    def conversions(self) -> Transcoder:
+        assert self.transcoder is not None, "the conversion queue starts with the server"
+        return self.transcoder
 
     def upload_targets(self) -> list[Storage]:
         """Where uploads go, in order of preference; local storage is always the last resort."""
@@ -46,9 +53,12 @@ def create_app(settings: Settings | None = None) -> Quart:
     state = Services(settings)
     app.extensions["simulcast"] = state
 
-    from .routes import register
+    from .routes import media, register
 
     register(app)
+    # A video's WebM rendition and poster, beside its /media/v/<id> (server/transcode).
+    app.add_url_rule("/media/v/<video_id>/webm", "media.rendition", media.rendition)
+    app.add_url_rule("/media/v/<video_id>/poster.jpg", "media.poster", media.poster)
 
     @app.before_serving
     async def start() -> None:
@@ -60,6 +70,9 @@ def create_app(settings: Settings | None = None) -> Quart:
         for storage in list(state.storages.values()):
             await sync_storage(state.channel, storage)
         await state.channel.start()
+        # Conversions and posters in the background: startup never waits for them.
+        state.transcoder = Transcoder(settings, state.channel, state.storages)
+        await state.transcoder.start()
         playing = state.channel.current()
         log.info(
             "channel ready: %d videos, now playing %s",
@@ -69,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.after_serving
     async def stop() -> None:
+        if state.transcoder is not None:
+            await state.transcoder.stop()  # ends child processes; the catalog keeps the queue
         if state.channel is not None:
             await state.channel.stop()
             await state.channel.store.close()

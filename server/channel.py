@@ -20,7 +20,9 @@ from . import clock
 from .catalog import Video
 from .clock import Anchor, NowPlaying
 from .events import Broker, encode
+from .posters import poster_url
 from .store import Counts, Store
+from .transcode import sources
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +75,18 @@ class Channel:
     # -- the state clients see -------------------------------------------------------------
 
     def item(self, video: Video, start_time: float) -> Item:
-        url = f"/media/v/{video.id}"
-        return {
+        listed = sources(video)  # the WebM rendition first, which every screen can play
+        item: Item = {
             "id": video.id,
             "title": video.title,
-            "video_url": url,
-            "sources": [{"url": url, "type": video.content_type}],
+            "video_url": listed[0]["url"],
+            "sources": listed,
             "duration": video.duration,
             "start_time": start_time,
         }
+        if (poster := poster_url(video)) is not None:
+            item["poster"] = poster
+        return item
 
     def state(self, reason: Reason, now: float | None = None) -> State:
         now = self.now() if now is None else now

@@ -34,6 +34,21 @@ def _size(value: str) -> int:
     return int(value)
 
 
+def _bitrate(value: str) -> int:
+    """Bits per second: '1500k', '1.5M' or '1500000'."""
+    units = {"K": 1000, "M": 1000**2}
+    value = value.strip().upper()
+    if value and value[-1] in units:
+        return int(float(value[:-1]) * units[value[-1]])
+    return int(value)
+
+
+def _speed(value: str) -> str:
+    if value not in ("realtime", "good"):
+        raise ValueError(value)
+    return value
+
+
 def _path(value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else ROOT / path
@@ -45,6 +60,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATA_DIR", "data", "Folder for the embedded store (SQLite) and work files.", _path),
     Setting("UPLOAD_DIR", "uploads", "Folder for videos uploaded to local storage.", _path),
     Setting("STATIC_DIR", "static", "Folder of shipped sample videos (read-only).", _path),
+    Setting("TRANSCODE_WORKERS", "1", "Conversions to WebM run at once, one process each.", int),
+    Setting(
+        "TRANSCODE_QUEUE", "20", "Uploads waiting for conversion before new ones get a 503.", int
+    ),
+    Setting("TRANSCODE_MAX_HEIGHT", "720", "Renditions' shorter side, at most (pixels).", int),
+    Setting("TRANSCODE_VIDEO_BITRATE", "1500k", "VP9 bitrate cap of renditions (bit/s).", _bitrate),
+    Setting("TRANSCODE_AUDIO_BITRATE", "96k", "Opus bitrate of renditions (bit/s).", _bitrate),
+    Setting(
+        "TRANSCODE_SPEED",
+        "realtime",
+        "VP9 encoder speed: realtime (several times faster than playback) or good (smaller "
+        "files at the same quality, slower than playback on small machines).",
+        _speed,
+    ),
     Setting("MAX_UPLOAD_SIZE", "2G", "Largest accepted upload (bytes, or with K/M/G).", _size),
     Setting("ADMIN_TOKEN", "", "Bearer token for admin calls (skip, delete); empty disables them."),
     Setting("REDIS_URL", "", "redis:// URL: share state between workers and machines."),

@@ -1,9 +1,11 @@
-// The upload page: pick or drop a file, see real progress, get a clear answer.
+// The upload page: pick or drop a file, see real progress, get a clear answer; then, for a video
+// that needs converting for every screen, follow the conversion until it joins the rotation.
 
 import { byteSize, clockTime } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 let file = null;
+let watched = null; // {id, title} of the upload whose conversion this page follows
 
 function choose(chosen) {
   file = chosen || null;
@@ -34,11 +36,16 @@ function showResult(ok, text) {
   $("result").className = `message ${ok ? "ok" : "error"}`;
 }
 
-function setProgress(loaded, total, startedAt) {
-  const percent = total ? (loaded / total) * 100 : 0;
+function setBar(fraction) {
+  const percent = Math.max(0, Math.min(1, fraction || 0)) * 100;
   $("progress").hidden = false;
   $("progress-fill").style.width = `${percent}%`;
   $("progress").setAttribute("aria-valuenow", percent.toFixed(0));
+  return percent;
+}
+
+function setProgress(loaded, total, startedAt) {
+  const percent = setBar(total ? loaded / total : 0);
   const seconds = (performance.now() - startedAt) / 1000;
   const speed = seconds > 0 ? loaded / seconds : 0;
   const eta = speed > 0 ? (total - loaded) / speed : 0;
@@ -69,16 +76,21 @@ $("form").addEventListener("submit", (event) => {
     } catch {
       answer = { error: `The server answered ${request.status}.` };
     }
+    $("progress-text").textContent = "";
     if (request.status >= 200 && request.status < 300) {
+      const video = answer.video;
       $("form").reset();
       choose(null);
-      showResult(true, `“${answer.video.title}” (${clockTime(answer.video.duration)}): ${answer.message}`);
+      showResult(true, `“${video.title}” (${clockTime(video.duration)}): ${answer.message}`);
+      watched = video.status === "processing" ? { id: video.id, title: video.title } : null;
+      if (watched) follow(video);
+      else $("progress").hidden = true;
       refresh();
     } else {
       showResult(false, answer.error || `Upload failed (${request.status}).`);
       $("send").disabled = false;
+      $("progress").hidden = true;
     }
-    $("progress-text").textContent = "";
   });
   request.addEventListener("error", () => {
     showResult(false, "The connection to the server was lost; nothing was added. Try again.");
@@ -88,31 +100,92 @@ $("form").addEventListener("submit", (event) => {
   request.send(body);
 });
 
+// The conversion of the upload just made, shown on the bar the upload used.
+function follow(video) {
+  if (!watched || video.id !== watched.id) return;
+  if (video.status === "processing") {
+    const percent = setBar(video.progress);
+    $("progress-text").textContent =
+      `Converting “${watched.title}” for every screen · ${percent.toFixed(0)} %`;
+    return;
+  }
+  watched = null;
+  $("progress").hidden = true;
+  $("progress-text").textContent = "";
+  if (video.status === "failed") {
+    showResult(false, `“${video.title}” could not be converted: ${video.error}`);
+  } else {
+    showResult(true, `“${video.title}” is converted and joins the rotation.`);
+  }
+}
+
+function posterCell(video) {
+  const cell = document.createElement("td");
+  if (video.poster) {
+    const image = document.createElement("img");
+    image.src = video.poster;
+    image.alt = "";
+    image.width = 64;
+    image.height = 36;
+    image.loading = "lazy";
+    image.style.objectFit = "cover";
+    cell.append(image);
+  }
+  return cell;
+}
+
+function statusCell(video) {
+  const cell = document.createElement("td");
+  if (video.status === "processing") {
+    const percent = Math.round((video.progress || 0) * 100);
+    const bar = document.createElement("div");
+    bar.className = "progress";
+    const fill = document.createElement("div");
+    fill.style.width = `${percent}%`;
+    bar.append(fill);
+    cell.append(`${video.storage} · converting ${percent} %`, bar);
+  } else if (video.status === "failed") {
+    cell.className = "message error";
+    cell.textContent = `${video.storage} · not converted: ${video.error || "unknown reason"}`;
+  } else {
+    cell.textContent = video.status === "ready" ? video.storage : `${video.storage} (${video.status})`;
+  }
+  return cell;
+}
+
+function textCell(value) {
+  const cell = document.createElement("td");
+  cell.textContent = value;
+  return cell;
+}
+
 async function refresh() {
+  let converting = false;
   try {
     const response = await fetch("/videos", { cache: "no-store" });
     const { videos, current_index: currentIndex } = await response.json();
     const rows = videos.map((video) => {
       const row = document.createElement("tr");
+      row.dataset.id = video.id;
       if (video.index === currentIndex) row.className = "playing";
-      const cells = [
-        video.index ?? "–",
-        video.title,
-        clockTime(video.duration),
-        `${video.likes} likes · ${video.dislikes} dislikes`,
-        video.status === "ready" ? video.storage : `${video.storage} (${video.status})`,
-      ];
-      for (const value of cells) {
-        const cell = document.createElement("td");
-        cell.textContent = value;
-        row.append(cell);
-      }
+      converting ||= video.status === "processing";
+      follow(video);
+      row.append(
+        textCell(video.index ?? "–"),
+        posterCell(video),
+        textCell(video.title),
+        textCell(clockTime(video.duration)),
+        textCell(`${video.likes} likes · ${video.dislikes} dislikes`),
+        statusCell(video),
+      );
       return row;
     });
     $("videos").replaceChildren(...rows);
   } catch {
     // The list is a convenience; the next refresh will try again.
   }
+  // Every second while something converts, so its progress moves; every 5 s otherwise.
+  clearTimeout(refresh.timer);
+  refresh.timer = setTimeout(refresh, converting || watched ? 1000 : 5000);
 }
 refresh();
-setInterval(refresh, 5000);

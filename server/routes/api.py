@@ -10,7 +10,9 @@ from quart import Response, jsonify, request
 
 from ..app import services
 from ..catalog import Video
+from ..posters import poster_url
 from ..store import Counts
+from ..transcode import sources
 from ._viewer import remember, viewer_id
 
 
@@ -36,10 +38,15 @@ async def server_time() -> Response:
 
 
 def describe(video: Video, index: int | None, counts: Counts) -> dict[str, Any]:
-    url = f"/media/v/{video.id}"
+    listed = sources(video)  # the WebM rendition first once there is one
     return {
         "id": video.id,
-        "url": url,
+        "url": listed[0]["url"],
+        "sources": listed,
+        "poster": poster_url(video),
+        # While converting: progress from 0 to 1; a failed conversion says why in `error`.
+        "progress": video.meta.get("progress"),
+        "error": video.meta.get("error"),
         "title": video.title,
         "duration": video.duration,
         "likes": counts.likes,
@@ -137,6 +144,7 @@ async def delete_video(video_id: str) -> Response:
     if video is None:
         return error(404, "No such video.", id=video_id)
     await state.ch.remove(video_id)
+    await state.conversions.forget(video)
     storage = state.storages.get(video.storage)
     if storage is not None and video.storage != "static":
         await storage.delete(video.key)

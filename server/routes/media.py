@@ -6,6 +6,8 @@ from quart import Response, redirect
 
 from ..app import services
 from ..media import send_media
+from ..posters import poster_path
+from ..transcode import WEBM, rendition_of
 from .api import error
 
 
@@ -25,3 +27,31 @@ async def video(video_id: str) -> Response:
     if path is None or not path.is_file():
         return error(404, "This video's file is missing.", id=video_id)
     return await send_media(path, found.content_type)
+
+
+async def rendition(video_id: str) -> Response:
+    """The WebM (VP9 + Opus) every screen can play. A URL of its own rather than swapping what
+    /media/v/<id> serves: a cached copy of one URL is never the other file."""
+    state = services()
+    found = state.ch.find(video_id)
+    where = rendition_of(found) if found else None
+    storage = state.storages.get(where[0]) if where else None
+    if where is None or storage is None:
+        return error(404, "This video has no WebM rendition (yet).", id=video_id)
+    url = await storage.url(where[1])
+    if url is not None:
+        response = redirect(url, 302)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    path = storage.local_path(where[1])
+    if path is None or not path.is_file():
+        return error(404, "This video's rendition is missing.", id=video_id)
+    return await send_media(path, WEBM)
+
+
+async def poster(video_id: str) -> Response:
+    state = services()
+    path = poster_path(state.settings.data_dir, video_id)
+    if state.ch.find(video_id) is None or not path.is_file():
+        return error(404, "No poster for this video.", id=video_id)
+    return await send_media(path, "image/jpeg")

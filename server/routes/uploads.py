@@ -6,21 +6,32 @@ import asyncio
 import logging
 import time
 import uuid
+from typing import Any
 
 from quart import Response, jsonify, request
 
 from ..app import services
-from ..catalog import Video
+from ..catalog import READY, Video
 from ..library import title_from_name
-from ..probe import ProbeError, probe
+from ..posters import discard_poster, make_poster
+from ..probe import ProbeError, is_universally_playable, probe
 from ..receive import UploadError, cleanup, receive_upload
 from ..storage import StorageError
 from ..store import Counts
+from ..transcode import PROCESSING
 from .api import describe, error
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPES = {"webm": "video/webm", "mp4": "video/mp4", "mov": "video/quicktime"}
+CONTENT_TYPES = {
+    "webm": "video/webm",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "mkv": "video/x-matroska",
+    "avi": "video/x-msvideo",
+}
+# Stored under a video suffix, or a restart's storage listing would not find the file again.
+EXTENSIONS = {"matroska": "mkv"}
 
 
 async def upload() -> Response:
@@ -42,8 +53,21 @@ async def upload() -> Response:
         cleanup(received)
         return error(415, str(failure), filename=received.filename)
     video_id = uuid.uuid4().hex[:16]
+    # Not playable on every screen as it is (the kiosk plays no H.264): queue a WebM rendition.
+    convert = not is_universally_playable(info)
+    conversions = state.conversions
+    if convert and (busy := conversions.refusal()) is not None:
+        cleanup(received)
+        return error(503, busy, filename=received.filename)
+    # From the work file, which is still here whatever storage takes it next.
+    poster = await make_poster(settings.data_dir, received.path, video_id)
+    meta: dict[str, Any] = {"poster": True} if poster else {}
+    if convert:
+        await conversions.hold(received.path, video_id)
+        meta["progress"] = 0.0
     # The stored name is ours, never the client's: no path tricks, no clashes.
-    extension = info.container if info.container in CONTENT_TYPES else "bin"
+    extension = EXTENSIONS.get(info.container, info.container)
+    extension = extension if extension in CONTENT_TYPES else "bin"
     key = f"{video_id}.{extension}"
     content_type = CONTENT_TYPES.get(extension, received.content_type or "video/webm")
     title = received.title or _title_from_filename(received.filename) or "Untitled video"
@@ -59,6 +83,8 @@ async def upload() -> Response:
         break
     else:
         cleanup(received)
+        conversions.release(video_id)
+        discard_poster(settings.data_dir, video_id)
         return error(507, " ".join(notes) or "No storage is available.")
     video = Video(
         id=video_id,
@@ -69,11 +95,18 @@ async def upload() -> Response:
         size=received.size,
         content_type=content_type,
         added_at=time.time(),
+        status=PROCESSING if convert else READY,
+        meta=meta,
     )
     await state.ch.upsert(video)
+    if convert:
+        conversions.wake()
     index = next((i for i, v in enumerate(state.ch.playlist) if v.id == video.id), None)
     where = "the S3 bucket" if storage.name == "s3" else "local storage"
-    message = " ".join([*notes, f"Saved to {where}; it joins the rotation."])
+    then = "it joins the rotation"
+    if convert:
+        then = "it is being converted for every screen and joins the rotation when ready"
+    message = " ".join([*notes, f"Saved to {where}; {then}."])
     response = jsonify(
         {
             "success": True,

@@ -1,0 +1,80 @@
+"""A poster per video: a JPEG frame from its first seconds, shown while a video loads so a
+switch never shows black. Posters live in DATA_DIR/posters, named by video id."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.stream
+
+from .catalog import Video
+from .transcode.convert import picture_graph, upright_size
+
+log = logging.getLogger(__name__)
+
+POSTER_AT = 1.0  # seconds in: past a fade from black, still the video's opening
+POSTER_WIDTH = 640
+
+
+def poster_path(data_dir: Path, video_id: str) -> Path:
+    return data_dir / "posters" / f"{video_id}.jpg"
+
+
+def poster_url(video: Video) -> str | None:
+    return f"/media/v/{video.id}/poster.jpg" if video.meta.get("poster") else None
+
+
+def extract(source: Path, target: Path, at: float = POSTER_AT) -> None:
+    """Blocking: write the frame at `at` seconds (or mid-video if shorter) to `target` as JPEG."""
+    with av.open(str(source), metadata_errors="replace") as container:
+        stream = next(
+            s
+            for s in container.streams.video
+            if not s.disposition & av.stream.Disposition.attached_pic
+        )
+        duration = container.duration / av.time_base if container.duration else None
+        when = min(at, duration / 2) if duration else at
+        start = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+        try:
+            container.seek(int((when + start) * av.time_base), backward=True)
+        except av.FFmpegError:
+            container.seek(0)  # no index (a live-written WebM): decode from the start
+        frame = None
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time - start >= when:
+                break
+        if frame is None:
+            raise ValueError("no picture could be decoded")
+        width, height = upright_size(frame)
+        scale = min(1.0, POSTER_WIDTH / width)
+        size = max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+        graph = picture_graph(stream, frame, *size, "yuvj420p")
+        graph.vpush(frame)
+        picture = graph.vpull()
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width, encoder.height = size
+    encoder.pix_fmt, encoder.time_base = "yuvj420p", Fraction(1, 25)
+    jpeg = b"".join(bytes(p) for p in [*encoder.encode(picture), *encoder.encode(None)])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.part")
+    partial.write_bytes(jpeg)
+    os.replace(partial, target)  # a reader sees the old poster or the new one, never half
+
+
+async def make_poster(data_dir: Path, source: Path, video_id: str) -> bool:
+    """Extract in a thread; a video without a poster still plays, so failures are only logged."""
+    try:
+        await asyncio.to_thread(extract, source, poster_path(data_dir, video_id))
+    except (av.FFmpegError, OSError, ValueError, StopIteration) as error:
+        log.warning("no poster for %s: %s", video_id, error)
+        return False
+    return True
+
+
+def discard_poster(data_dir: Path, video_id: str) -> None:
+    poster_path(data_dir, video_id).unlink(missing_ok=True)

@@ -1,0 +1,382 @@
+"""The conversion queue: finds the videos that need a rendition in the catalog and converts them,
+one or two at a time, each in a child process.
+
+The catalog is the job table. An upload lands as "processing" in whichever worker received it;
+the one process holding DATA_DIR/transcode/lock picks it up at its next scan, and after a restart
+the same scan finds what was left unfinished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..catalog import READY, Video
+from ..config import Settings
+from ..posters import discard_poster, make_poster, poster_path
+from ..storage import Storage, StorageError
+from . import FAILED, PROCESSING, WEBM, rendition_key, rendition_of
+from .convert import ConversionError, Options, convert
+
+if TYPE_CHECKING:
+    from ..channel import Channel
+
+log = logging.getLogger(__name__)
+
+SCAN_INTERVAL = 2.0  # seconds between catalog scans: uploads to other workers show up there
+SAVE_INTERVAL = 1.0  # seconds between progress writes to the store
+MAX_ATTEMPTS = 3  # starts of one conversion that may be cut short (restarts, OOM kills)
+ORPHAN_AGE = 3600.0  # a held source this old with no job is an upload that never finished
+
+
+class CutShortError(Exception):
+    """The conversion stopped without failing (server stopping, child killed): retry it later."""
+
+
+class VideoGoneError(Exception):
+    """The video left the catalog (deleted) while it was being converted."""
+
+
+class Transcoder:
+    def __init__(self, settings: Settings, channel: Channel, storages: dict[str, Storage]) -> None:
+        self.settings = settings
+        self.channel = channel
+        self.storages = storages
+        self.options = Options.from_settings(settings)
+        self.workers = max(1, settings.transcode_workers)
+        self.work_dir: Path = settings.data_dir / "transcode"
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._lock: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._saved: dict[str, float] = {}
+        self._postered: set[str] = set()  # poster tried in this run: never retried in a loop
+
+    # -- for the routes ------------------------------------------------------------------------
+
+    def refusal(self) -> str | None:
+        """Why a new upload needing conversion cannot be queued now, if it cannot."""
+        waiting = sum(1 for v in self.channel.videos if v.status == PROCESSING)
+        if waiting >= self.settings.transcode_queue:
+            return f"{waiting} videos are waiting to be converted; try again in a few minutes."
+        return None
+
+    async def hold(self, work_file: Path, video_id: str) -> None:
+        """Keep the upload's bytes for the conversion: storing takes the work file over (S3 ships
+        it away), while converting from this copy needs no download and survives a restart."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        held = self._held(video_id)
+        try:
+            os.link(work_file, held)  # same disk as the work file: costs nothing
+        except OSError:
+            await asyncio.to_thread(shutil.copyfile, work_file, held)
+
+    def release(self, video_id: str) -> None:
+        self._held(video_id).unlink(missing_ok=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def forget(self, video: Video) -> None:
+        """A deleted video: stop its conversion and drop its rendition, poster and held source."""
+        if (task := self.running.get(video.id)) is not None:
+            task.cancel()
+        self.release(video.id)
+        discard_poster(self.settings.data_dir, video.id)
+        where = rendition_of(video)
+        storage = self.storages.get(where[0]) if where else None
+        if where and storage is not None:
+            try:
+                await storage.delete(where[1])
+            except StorageError as error:
+                log.warning("could not delete the rendition of %s: %s", video.id, error)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._task, *self.running.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                if self._lock is None and self._take_lock():
+                    self._tidy()
+                if self._lock is not None:
+                    self._schedule()
+                    await self._posters()
+            except Exception:
+                log.exception("the conversion queue hit an error; it carries on")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), SCAN_INTERVAL)
+
+    def _take_lock(self) -> bool:
+        """One converting process per DATA_DIR, whatever the number of workers: the others
+        retry at every scan, so one takes over if the holder dies."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.work_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._lock = fd
+        return True
+
+    def _tidy(self) -> None:
+        """Leftovers of a process that died converting: partial files are never reused."""
+        waiting = {v.id for v in self.channel.videos if v.status == PROCESSING}
+        for path in self.work_dir.iterdir():
+            if path.name.endswith((".part", ".webm")):
+                path.unlink(missing_ok=True)
+            elif path.suffix == ".source" and path.stem not in waiting:
+                if time.time() - path.stat().st_mtime > ORPHAN_AGE:
+                    path.unlink(missing_ok=True)
+
+    # -- choosing work --------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        for video in self._due():
+            if len(self.running) >= self.workers:
+                return
+            self.running[video.id] = asyncio.create_task(self._run(video.id))
+
+    def _due(self) -> list[Video]:
+        waiting = [v for v in self.channel.videos if v.status == PROCESSING]
+        # Files found in storage (not uploaded through us) that only some screens can play:
+        # converted in the background, and in the rotation meanwhile.
+        stale = [
+            v
+            for v in self.channel.videos
+            if v.status == READY
+            and v.content_type != WEBM
+            and rendition_of(v) is None
+            and "error" not in v.meta
+            and self._source(v) is not None
+        ]
+        return [v for v in waiting + stale if v.id not in self.running]
+
+    def _source(self, video: Video) -> Path | None:
+        held = self._held(video.id)
+        if held.is_file():
+            return held
+        storage = self.storages.get(video.storage)
+        path = storage.local_path(video.key) if storage is not None else None
+        return path if path is not None and path.is_file() else None
+
+    def _held(self, video_id: str) -> Path:
+        return self.work_dir / f"{video_id}.source"
+
+    def _current(self, video_id: str) -> Video:
+        video = self.channel.find(video_id)
+        if video is None:
+            raise VideoGoneError(video_id)
+        return video
+
+    async def _posters(self) -> None:
+        for video in list(self.channel.videos):
+            if video.id in self._postered:
+                continue
+            self._postered.add(video.id)
+            if video.meta.get("poster") and poster_path(self.settings.data_dir, video.id).exists():
+                continue
+            source = self._source(video)
+            if source is None or not await make_poster(self.settings.data_dir, source, video.id):
+                continue
+            with contextlib.suppress(VideoGoneError):
+                current = self._current(video.id)
+                await self.channel.upsert(replace(current, meta={**current.meta, "poster": True}))
+
+    # -- one job --------------------------------------------------------------------------------
+
+    async def _run(self, video_id: str) -> None:
+        try:
+            await self._convert(video_id)
+        except VideoGoneError:
+            log.info("%s was deleted during its conversion", video_id)
+        except CutShortError as why:
+            log.info("conversion of %s interrupted (%s); it will start again", video_id, why)
+        except ConversionError as error:
+            log.warning("conversion of %s failed: %s", video_id, error)
+            await self._fail(video_id, str(error))
+        except Exception:
+            log.exception("conversion of %s failed", video_id)
+            await self._fail(video_id, "The conversion failed unexpectedly; see the server log.")
+        finally:
+            self.running.pop(video_id, None)
+            self._saved.pop(video_id, None)
+            self._wake.set()
+
+    async def _convert(self, video_id: str) -> None:
+        video = self._current(video_id)
+        attempts = int(video.meta.get("attempts", 0)) + 1
+        if attempts > MAX_ATTEMPTS:
+            raise ConversionError(
+                f"The conversion was cut short {MAX_ATTEMPTS} times (out of memory?)."
+            )
+        source = self._source(video)
+        if source is None:
+            raise ConversionError("The original file is no longer here to convert.")
+        meta = {**video.meta, "attempts": attempts, "progress": 0.0}
+        await self.channel.upsert(replace(video, meta=meta))
+        target = self.work_dir / f"{video_id}.webm"
+        started = time.monotonic()
+        try:
+            duration = await self._in_process(
+                source, target, lambda fraction: self._progress(video_id, fraction)
+            )
+            log.info(
+                "converted %s: %.1f s of video in %.1f s",
+                video_id,
+                duration,
+                time.monotonic() - started,
+            )
+            where = await self._store(self._current(video_id), target)
+        finally:
+            target.unlink(missing_ok=True)
+        try:
+            video = self._current(video_id)
+        except VideoGoneError:
+            gone = {"rendition": rendition_key(video_id), "rendition_storage": where}
+            await self.forget(replace(video, meta=gone))
+            raise
+        meta = {k: v for k, v in video.meta.items() if k not in ("progress", "attempts", "error")}
+        meta |= {"rendition": rendition_key(video_id), "rendition_storage": where}
+        if video.status == PROCESSING:
+            # Joining the rotation with the rendition's own duration: it is what screens load.
+            video = replace(video, status=READY, duration=duration)
+        await self.channel.upsert(replace(video, meta=meta))
+        self.release(video_id)
+
+    async def _progress(self, video_id: str, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self._saved.get(video_id, 0.0) < SAVE_INTERVAL:
+            return
+        self._saved[video_id] = now
+        video = self._current(video_id)  # deleted meanwhile: VideoGoneError stops the child
+        await self.channel.upsert(
+            replace(video, meta={**video.meta, "progress": round(fraction, 3)})
+        )
+
+    async def _store(self, video: Video, target: Path) -> str:
+        """Put the rendition beside its original; local storage when that one cannot take it."""
+        names = dict.fromkeys([video.storage, "local"])
+        metadata = {"title": video.title, "rendition-of": video.id}
+        for name in names:
+            storage = self.storages.get(name)
+            if storage is None or name == "static":
+                continue
+            try:
+                await storage.put(target, rendition_key(video.id), WEBM, metadata)
+            except StorageError as error:
+                log.warning("could not store the rendition of %s in %s: %s", video.id, name, error)
+                continue
+            return name
+        raise ConversionError("The converted video could not be stored.")
+
+    async def _fail(self, video_id: str, reason: str) -> None:
+        try:
+            video = self._current(video_id)
+        except VideoGoneError:
+            return
+        meta = {k: v for k, v in video.meta.items() if k not in ("progress", "attempts")}
+        status = FAILED if video.status == PROCESSING else video.status
+        await self.channel.upsert(replace(video, status=status, meta={**meta, "error": reason}))
+        self.release(video_id)
+
+    async def _in_process(
+        self, source: Path, target: Path, progress: Callable[[float], Awaitable[None]]
+    ) -> float:
+        """Run `convert` in a child process; relay its progress; return the rendition's duration.
+
+        A child per job rather than a pool: stopping the server or deleting the video can end
+        a conversion at once, and a crash (out of memory) takes down only that child.
+        """
+        context = multiprocessing.get_context("spawn")  # no fork of a process running threads
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(
+            target=_child,
+            args=(sender, str(source), str(target), self.options),
+            name=f"convert-{target.stem}",
+            daemon=True,
+        )
+        child.start()
+        sender.close()
+        loop = asyncio.get_running_loop()
+        messages: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def readable() -> None:
+            try:
+                messages.put_nowait(receiver.recv())
+            except (EOFError, OSError):
+                loop.remove_reader(receiver.fileno())
+                messages.put_nowait(("exit", None))
+
+        loop.add_reader(receiver.fileno(), readable)
+        try:
+            while True:
+                kind, value = await messages.get()
+                if kind == "progress":
+                    await progress(value)
+                elif kind == "done":
+                    return float(value)
+                elif kind == "failed":
+                    raise ConversionError(value)
+                else:
+                    await asyncio.to_thread(child.join, 5)
+                    if child.exitcode is not None and child.exitcode < 0:
+                        raise CutShortError(f"the converter got signal {-child.exitcode}")
+                    raise ConversionError(
+                        f"The converter stopped unexpectedly (exit code {child.exitcode})."
+                    )
+        finally:
+            loop.remove_reader(receiver.fileno())
+            receiver.close()
+            await _end(child)
+
+
+async def _end(child: BaseProcess) -> None:
+    if child.is_alive():
+        child.terminate()
+        await asyncio.to_thread(child.join, 5)
+    if child.is_alive():
+        child.kill()
+    await asyncio.to_thread(child.join)
+
+
+def _child(sender: Connection, source: str, target: str, options: Options) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the server decides when we stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(10)  # the server's clock and SSE fan-out come first on a small machine
+
+    def report(fraction: float) -> None:
+        sender.send(("progress", fraction))  # the server is gone: BrokenPipeError ends us
+
+    try:
+        duration = convert(Path(source), Path(target), options, report)
+    except ConversionError as error:
+        sender.send(("failed", str(error)))
+    else:
+        sender.send(("done", duration))
