@@ -13,7 +13,7 @@ import av
 import av.stream
 
 from .catalog import Video
-from .transcode.convert import picture_graph, upright_size
+from .transcode.convert import decoded, picture_graph, upright_size
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,10 @@ def extract(source: Path, target: Path, at: float = POSTER_AT) -> None:
         except av.FFmpegError:
             container.seek(0)  # no index (a live-written WebM): decode from the start
         frame = None
-        for frame in container.decode(stream):
-            if frame.time is not None and frame.time - start >= when:
+        for packet in container.demux(stream):
+            found = [f for f in decoded(packet) if isinstance(f, av.VideoFrame)]
+            frame = found[-1] if found else frame
+            if frame is not None and frame.time is not None and frame.time - start >= when:
                 break
         if frame is None:
             raise ValueError("no picture could be decoded")

@@ -133,7 +133,7 @@ class _Conversion:
         # decides the video stream's size (rotation), so audio waits for it.
         pending_audio: list[av.AudioFrame] = []
         for packet in self.inp.demux(*streams):
-            for frame in _decode(packet):
+            for frame in decoded(packet):
                 if isinstance(frame, av.VideoFrame):
                     self._video(frame)
                     for waiting in pending_audio:
@@ -223,7 +223,8 @@ class _Conversion:
             self._encode_audio(None)
 
 
-def _decode(packet: av.Packet) -> Iterator[av.VideoFrame | av.AudioFrame]:
+def decoded(packet: av.Packet) -> Iterator[av.VideoFrame | av.AudioFrame]:
+    """The packet's frames; none when it is damaged."""
     try:
         yield from packet.decode()  # type: ignore[misc]
     except av.InvalidDataError:

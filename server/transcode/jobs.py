@@ -335,29 +335,36 @@ class Transcoder:
                 messages.put_nowait(("exit", None))
 
         loop.add_reader(receiver.fileno(), readable)
+        answered = False
         try:
             while True:
                 kind, value = await messages.get()
                 if kind == "progress":
                     await progress(value)
-                elif kind == "done":
+                    continue
+                answered = True
+                if kind == "done":
                     return float(value)
-                elif kind == "failed":
+                if kind == "failed":
                     raise ConversionError(value)
-                else:
-                    await asyncio.to_thread(child.join, 5)
-                    if child.exitcode is not None and child.exitcode < 0:
-                        raise CutShortError(f"the converter got signal {-child.exitcode}")
-                    raise ConversionError(
-                        f"The converter stopped unexpectedly (exit code {child.exitcode})."
-                    )
+                await asyncio.to_thread(child.join, 5)
+                if child.exitcode is not None and child.exitcode < 0:
+                    raise CutShortError(f"the converter got signal {-child.exitcode}")
+                raise ConversionError(
+                    f"The converter stopped unexpectedly (exit code {child.exitcode})."
+                )
         finally:
             loop.remove_reader(receiver.fileno())
+            # Stopped before the pipe closes, so a stopping child never meets a broken pipe.
+            await _end(child, grace=2.0 if answered else 0.0)
             receiver.close()
-            await _end(child)
 
 
-async def _end(child: BaseProcess) -> None:
+async def _end(child: BaseProcess, grace: float) -> None:
+    """Let a child that answered exit on its own; stop one still converting (SIGTERM: it
+    removes its partial file), then kill it if it does not listen."""
+    if grace:
+        await asyncio.to_thread(child.join, grace)
     if child.is_alive():
         child.terminate()
         await asyncio.to_thread(child.join, 5)
@@ -366,17 +373,37 @@ async def _end(child: BaseProcess) -> None:
     await asyncio.to_thread(child.join)
 
 
+class _Stopped(BaseException):
+    """SIGTERM reached the child: unwind, so `convert` removes its partial file."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped
+
+
 def _child(sender: Connection, source: str, target: str, options: Options) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the server decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop)
     os.nice(10)  # the server's clock and SSE fan-out come first on a small machine
 
     def report(fraction: float) -> None:
         sender.send(("progress", fraction))  # the server is gone: BrokenPipeError ends us
 
     try:
-        duration = convert(Path(source), Path(target), options, report)
-    except ConversionError as error:
-        sender.send(("failed", str(error)))
-    else:
-        sender.send(("done", duration))
+        try:
+            duration = convert(Path(source), Path(target), options, report)
+        except ConversionError as error:
+            sender.send(("failed", str(error)))
+        else:
+            sender.send(("done", duration))
+        # Answered, and the file is renamed or removed: skip the interpreter's slow teardown.
+        os._exit(0)
+    except BrokenPipeError:
+        pass  # the server died; whoever runs the queue next starts this job again
+    except _Stopped:
+        # Die of the signal once cleaned up: the server tells a stop from a failure by it.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # nothing left to clean up
