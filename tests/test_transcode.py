@@ -44,7 +44,20 @@ TOKEN = "transcode-test-token"
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with LiveServer(tmp_path_factory.mktemp("transcode"), {"ADMIN_TOKEN": TOKEN}) as server:
+        settled(server)
         yield server
+
+
+def settled(live: LiveServer, timeout: float = 15) -> list[dict[str, Any]]:
+    """Wait for the startup's posters of the samples, which are written in the background."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        videos = httpx.get(live.url + "/videos").json()["videos"]
+        samples = [v for v in videos if v["storage"] == "static"]
+        if samples and all(v["poster"] for v in samples):
+            return samples
+        time.sleep(0.05)
+    raise AssertionError(f"the samples got no posters: {samples}")
 
 
 def upload(live: LiveServer, path: Path, name: str | None = None) -> httpx.Response:
@@ -232,14 +245,8 @@ def test_deleting_a_converted_video_removes_its_rendition_and_poster(
 
 
 def test_shipped_samples_get_posters_and_the_stream_carries_them(live: LiveServer) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        videos = httpx.get(live.url + "/videos").json()["videos"]
-        samples = [v for v in videos if v["storage"] == "static"]
-        if samples and all(v["poster"] for v in samples):
-            break
-        time.sleep(0.1)
-    assert samples and all(v["poster"] == f"/media/v/{v['id']}/poster.jpg" for v in samples)
+    samples = settled(live)
+    assert all(v["poster"] == f"/media/v/{v['id']}/poster.jpg" for v in samples)
     for sample in samples:
         poster = httpx.get(live.url + sample["poster"])
         assert poster.headers["content-type"] == "image/jpeg"
@@ -408,6 +415,7 @@ def test_a_full_queue_refuses_conversions_with_a_503(
     start_server: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
     live = start_server({"TRANSCODE_QUEUE": "0"})
+    settled(live)
     before = files(live)
     refused = upload(live, make_mp4_h264(tmp_path / "clip.mp4"))
     assert refused.status_code == 503
