@@ -37,6 +37,14 @@ def make_webm(
     return path
 
 
+def make_channel(folder: Path, *named_seconds: tuple[str, float]) -> Path:
+    """A folder of short WebM clips to use as STATIC_DIR: a channel whose switches come fast."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, (name, seconds) in enumerate(named_seconds, 1):
+        make_webm(folder / f"{number:02d}-{name}.webm", seconds=seconds)
+    return folder
+
+
 def make_webm_without_duration(
     path: Path, seconds: float = 2.0, color: tuple[int, int, int] = GREEN
 ) -> Path:

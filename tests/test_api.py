@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from .live import LiveServer
-from .mediafiles import make_webm
+from .mediafiles import make_channel
 from .sse import stream
 
 STATE_FIELDS = {
@@ -79,10 +79,7 @@ def test_reconnect_with_last_event_id_gets_the_current_state(server: LiveServer)
 def test_stream_announces_each_switch_on_time(
     start_server: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
-    samples = tmp_path / "samples"
-    samples.mkdir()
-    make_webm(samples / "one.webm", seconds=1.5)
-    make_webm(samples / "two.webm", seconds=1.0)
+    samples = make_channel(tmp_path / "samples", ("one", 1.5), ("two", 1.0))
     live = start_server({"STATIC_DIR": str(samples)})
     with stream(live.url) as events:
         first = events.next().data

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from ..live import LiveServer
-from ..mediafiles import make_webm
+from ..mediafiles import make_channel, make_webm
 
 
 def wait_until(page: Any, script: str, timeout: float = 15.0) -> Any:
@@ -78,10 +78,7 @@ def test_ambient_has_no_controls_and_the_title_fades(server: LiveServer, page: A
 def test_ambient_title_returns_at_the_next_video(
     start_server: Any, page: Any, tmp_path: Path
 ) -> None:
-    samples = tmp_path / "samples"
-    samples.mkdir()
-    make_webm(samples / "01-first.webm", seconds=6.0)
-    make_webm(samples / "02-second.webm", seconds=6.0)
+    samples = make_channel(tmp_path / "samples", ("first", 6.0), ("second", 6.0))
     live = start_server({"STATIC_DIR": str(samples)})
     page.goto(live.url + "/ambient")
     first = wait_until(
