@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 from quart import Quart, current_app
 
+from .catalog import READY
 from .channel import Channel
 from .config import Settings, load_settings
 from .library import sync_storage
-from .storage import Storage
+from .storage import Storage, StorageError
 from .storage.local import LocalStorage
+from .storage.s3 import S3Storage
 from .store import open_store
 from .transcode.jobs import Transcoder
 
@@ -25,6 +29,7 @@ class Services:
     storages: dict[str, Storage] = field(default_factory=dict)
     channel: Channel | None = None
     transcoder: Transcoder | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def ch(self) -> Channel:
@@ -64,15 +69,21 @@ def create_app(settings: Settings | None = None) -> Quart:
     async def start() -> None:
         state.storages["static"] = LocalStorage("static", settings.static_dir, writable=False)
         state.storages["local"] = LocalStorage("local", settings.upload_dir)
+        if settings.s3_bucket_name:
+            state.storages["s3"] = S3Storage.from_settings(settings)
         store = await open_store(settings)
         state.channel = Channel(store)
         await state.channel.refresh()
         for storage in list(state.storages.values()):
-            await sync_storage(state.channel, storage)
+            if not isinstance(storage, S3Storage):  # the bucket is listed in the background
+                await sync_storage(state.channel, storage)
         await state.channel.start()
         # Conversions and posters in the background: startup never waits for them.
         state.transcoder = Transcoder(settings, state.channel, state.storages)
         await state.transcoder.start()
+        if isinstance(bucket := state.storages.get("s3"), S3Storage):
+            watch = _watch_bucket(state.channel, bucket, settings.s3_resync_interval)
+            state.tasks.append(asyncio.create_task(watch))
         playing = state.channel.current()
         log.info(
             "channel ready: %d videos, now playing %s",
@@ -84,8 +95,43 @@ def create_app(settings: Settings | None = None) -> Quart:
     async def stop() -> None:
         if state.transcoder is not None:
             await state.transcoder.stop()  # ends child processes; the catalog keeps the queue
+        for task in state.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if state.channel is not None:
             await state.channel.stop()
             await state.channel.store.close()
 
     return app
+
+
+OFFLINE = "offline"  # in the catalog, out of the rotation: its storage cannot serve it now
+
+
+async def _watch_bucket(channel: Channel, bucket: S3Storage, interval: float) -> None:
+    """List the bucket now and every `interval` seconds, so startup never waits on S3, new
+    objects join, and an S3 that was down (or misconfigured) at startup joins when it is back."""
+    while True:
+        try:
+            await _sync_bucket(channel, bucket)
+        except Exception:
+            log.exception("keeping the catalog in step with the bucket failed")
+        await asyncio.sleep(interval)
+
+
+async def _sync_bucket(channel: Channel, bucket: S3Storage) -> None:
+    mine = [v for v in channel.videos if v.storage == bucket.name]
+    try:
+        await sync_storage(channel, bucket)
+    except StorageError:  # already logged by the bucket, with the reason
+        # Screens would only show an error; the videos keep their ids and likes meanwhile.
+        for video in mine:
+            if video.status == READY:
+                await channel.upsert(replace(video, status=OFFLINE))
+        return
+    back = [v for v in mine if v.status == OFFLINE]
+    for video in back:
+        await channel.upsert(replace(video, status=READY))
+    if back:
+        await sync_storage(channel, bucket)  # drops any whose object went away meanwhile

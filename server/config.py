@@ -84,7 +84,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("S3_ENDPOINT_URL", "", "Endpoint of an S3-compatible store (MinIO, SeaweedFS...)."),
     Setting("S3_PREFIX", "videos/", "Key prefix of videos in the bucket."),
     Setting("S3_PUBLIC_BASE_URL", "", "Public or CDN base URL of the bucket (skips presigning)."),
-    Setting("S3_URL_EXPIRY", "3600", "Lifetime of presigned GET URLs, in seconds.", int),
+    Setting(
+        "S3_URL_EXPIRY",
+        "3600",
+        "Presigned GET URLs stay valid this many seconds beyond the video's duration.",
+        int,
+    ),
+    Setting(
+        "S3_RESYNC_INTERVAL",
+        "30",
+        "Seconds between bucket listings (new objects join; S3 back after an outage).",
+        float,
+    ),
 )
 
 

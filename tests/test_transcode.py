@@ -241,6 +241,61 @@ def test_deleting_a_converted_video_removes_its_rendition_and_poster(
     assert files(live) == before
 
 
+def test_renditions_of_bucket_videos_go_to_the_bucket(
+    start_server: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    s3server = pytest.importorskip("tests.s3server", reason="no S3 test server (tests/s3server.py)")
+    weed = s3server.SeaweedFS(tmp_path / "weed").start()
+    try:
+        bucket = weed.client()
+        bucket.create_bucket(Bucket="renditions")
+        # Dropped into the bucket by hand, not uploaded through us: converted all the same.
+        dropped = make_mp4_h264(tmp_path / "dropped.mp4")
+        bucket.upload_file(str(dropped), "renditions", "v/dropped.mp4")
+        live = start_server(weed.env("renditions", "v/"))
+        response = upload(live, make_mov(tmp_path / "phone.mov"))
+        assert response.json()["storage"] == "s3"
+        uploaded = converted(live, response.json()["video"]["id"])
+        assert uploaded["status"] == "ready" and uploaded["url"].endswith("/webm")
+        found = wait_for_s3_rendition(live, "Dropped")
+        assert found["status"] == "ready" and found["poster"] is not None
+
+        keys = {o["Key"] for o in bucket.list_objects_v2(Bucket="renditions")["Contents"]}
+        assert keys == {
+            "v/dropped.mp4",
+            f"v/{found['id']}.rendition",
+            f"v/{uploaded['id']}.mov",
+            f"v/{uploaded['id']}.rendition",
+        }
+        served = httpx.get(live.url + uploaded["url"])
+        assert served.status_code == 302  # straight from the bucket, like the original
+        played = httpx.get(served.headers["location"])
+        assert played.headers["content-type"] == "video/webm"
+        assert probe_bytes(tmp_path / "r.webm", played.content).video_codec == "vp9"
+        # Nothing stays on the server's disk but posters.
+        assert {p.parent.name for p in files(live)} == {"posters"}
+        # The renditions never show up as videos of their own.
+        videos = httpx.get(live.url + "/videos").json()["videos"]
+        assert sorted(v["title"] for v in videos if v["storage"] == "s3") == ["Dropped", "Phone"]
+    finally:
+        weed.kill()
+
+
+def wait_for_s3_rendition(live: LiveServer, title: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for video in httpx.get(live.url + "/videos").json()["videos"]:
+            if video["title"] == title and video["url"].endswith("/webm"):
+                return video
+        time.sleep(0.1)
+    raise AssertionError(f"{title} got no rendition\n{live.log()[-3000:]}")
+
+
+def probe_bytes(path: Path, data: bytes) -> Any:
+    path.write_bytes(data)
+    return probe(path)
+
+
 # -- posters --------------------------------------------------------------------------------------
 
 
@@ -285,6 +340,31 @@ def test_a_converted_video_plays_in_chromium(
         page.close()
     assert result.get("error") is None, result
     assert result["time"] > 0.3 and (result["width"], result["height"]) == (160, 90)
+
+
+def test_the_upload_page_follows_the_conversion(
+    live: LiveServer, browser: Any, tmp_path: Path
+) -> None:
+    clip = make_mp4_h264(tmp_path / "from-the-page.mp4")
+    page = browser.new_page()
+    try:
+        page.goto(live.url + "/upload")
+        page.set_input_files("#file", str(clip))
+        page.fill("#title", "From the page")
+        page.click("#send")
+        page.wait_for_function(
+            "document.querySelector('#result').textContent"
+            ".includes('From the page” is converted and joins the rotation')",
+            timeout=30_000,
+        )
+        assert page.locator("#progress").is_hidden()
+        row = page.locator("#videos tr", has_text="From the page")
+        row.locator("img").wait_for()
+        poster = row.locator("img")
+        assert poster.evaluate("image => image.decode().then(() => image.naturalWidth)") == 160
+        assert row.locator("td").last.inner_text() == "local"
+    finally:
+        page.close()
 
 
 QT_PLAYER = """

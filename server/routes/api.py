@@ -11,6 +11,7 @@ from quart import Response, jsonify, request
 from ..app import services
 from ..catalog import Video
 from ..posters import poster_url
+from ..storage import StorageError
 from ..store import Counts
 from ..transcode import sources
 from ._viewer import remember, viewer_id
@@ -61,7 +62,8 @@ def describe(video: Video, index: int | None, counts: Counts) -> dict[str, Any]:
 
 
 async def videos() -> Response:
-    channel = services().ch
+    state = services()
+    channel = state.ch
     playlist = channel.playlist
     positions = {v.id: i for i, v in enumerate(playlist)}
     current = channel.current()
@@ -73,6 +75,12 @@ async def videos() -> Response:
             "videos": [item for item in listed if item["index"] is not None]
             + [item for item in listed if item["index"] is None],
             "current_index": current.index if current else -1,
+            # A storage in trouble (S3 down or misconfigured), said plainly; empty when all is well.
+            "storage_warnings": [
+                warning
+                for storage in state.storages.values()
+                if (warning := getattr(storage, "warning", None))
+            ],
         }
     )
 
@@ -143,11 +151,15 @@ async def delete_video(video_id: str) -> Response:
     video = state.ch.find(video_id)
     if video is None:
         return error(404, "No such video.", id=video_id)
-    await state.ch.remove(video_id)
-    await state.conversions.forget(video)
     storage = state.storages.get(video.storage)
     if storage is not None and video.storage != "static":
-        await storage.delete(video.key)
+        try:
+            # File first: a bucket object left behind would rejoin at the next listing.
+            await storage.delete(video.key)
+        except StorageError as failure:
+            return error(502, f"Could not delete the file from {video.storage}: {failure}")
+    await state.ch.remove(video_id)
+    await state.conversions.forget(video)
     return jsonify({"success": True, "id": video_id})
 
 

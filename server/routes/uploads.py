@@ -32,6 +32,7 @@ CONTENT_TYPES = {
 }
 # Stored under a video suffix, or a restart's storage listing would not find the file again.
 EXTENSIONS = {"matroska": "mkv"}
+_PLACES = {"s3": "the S3 bucket", "local": "local storage"}
 
 
 async def upload() -> Response:
@@ -77,8 +78,9 @@ async def upload() -> Response:
         try:
             await storage.put(received.path, key, content_type, metadata)
         except StorageError as failure:
+            place = _PLACES.get(storage.name, storage.name)
             log.warning("upload %s to %s failed: %s", video_id, storage.name, failure)
-            notes.append(f"Could not store it in {storage.name} ({failure}).")
+            notes.append(f"Could not store it in {place} ({failure}).")
             continue
         break
     else:
@@ -102,7 +104,7 @@ async def upload() -> Response:
     if convert:
         conversions.wake()
     index = next((i for i, v in enumerate(state.ch.playlist) if v.id == video.id), None)
-    where = "the S3 bucket" if storage.name == "s3" else "local storage"
+    where = _PLACES.get(storage.name, storage.name)
     then = "it joins the rotation"
     if convert:
         then = "it is being converted for every screen and joins the rotation when ready"

@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from multiprocessing.connection import Connection
@@ -174,7 +175,7 @@ class Transcoder:
             and v.content_type != WEBM
             and rendition_of(v) is None
             and "error" not in v.meta
-            and self._source(v) is not None
+            and self._reachable(v)
         ]
         return [v for v in waiting + stale if v.id not in self.running]
 
@@ -185,6 +186,30 @@ class Transcoder:
         storage = self.storages.get(video.storage)
         path = storage.local_path(video.key) if storage is not None else None
         return path if path is not None and path.is_file() else None
+
+    def _reachable(self, video: Video) -> bool:
+        """A copy is here, or its storage can hand one over (a bucket)."""
+        if self._source(video) is not None:
+            return True
+        storage = self.storages.get(video.storage)
+        return storage is not None and storage.local_path(video.key) is None
+
+    async def _fetch(self, video: Video) -> Path:
+        """The original on this machine, downloaded first when only a bucket has it."""
+        if (source := self._source(video)) is not None:
+            return source
+        storage = self.storages.get(video.storage)
+        url = await storage.url(video.key) if storage is not None else None
+        if url is None:
+            raise ConversionError("The original file is no longer here to convert.")
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            await asyncio.to_thread(_download, url, self._held(video.id))
+        except OSError as error:
+            raise ConversionError(
+                f"Could not fetch the original from {video.storage} ({error})."
+            ) from error
+        return self._held(video.id)
 
     def _held(self, video_id: str) -> Path:
         return self.work_dir / f"{video_id}.source"
@@ -236,9 +261,7 @@ class Transcoder:
             raise ConversionError(
                 f"The conversion was cut short {MAX_ATTEMPTS} times (out of memory?)."
             )
-        source = self._source(video)
-        if source is None:
-            raise ConversionError("The original file is no longer here to convert.")
+        source = await self._fetch(video)
         meta = {**video.meta, "attempts": attempts, "progress": 0.0}
         await self.channel.upsert(replace(video, meta=meta))
         target = self.work_dir / f"{video_id}.webm"
@@ -264,6 +287,8 @@ class Transcoder:
             raise
         meta = {k: v for k, v in video.meta.items() if k not in ("progress", "attempts", "error")}
         meta |= {"rendition": rendition_key(video_id), "rendition_storage": where}
+        if not meta.get("poster") and await make_poster(self.settings.data_dir, source, video_id):
+            meta["poster"] = True  # a bucket's video: this was its first copy on this machine
         if video.status == PROCESSING:
             # Joining the rotation with the rendition's own duration: it is what screens load.
             video = replace(video, status=READY, duration=duration)
@@ -371,6 +396,16 @@ async def _end(child: BaseProcess, grace: float) -> None:
     if child.is_alive():
         child.kill()
     await asyncio.to_thread(child.join)
+
+
+def _download(url: str, target: Path) -> None:
+    partial = target.with_name(f"{target.name}.part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, partial.open("wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 class _Stopped(BaseException):
