@@ -257,7 +257,11 @@ class S3Storage:
             return None
         meta = _decode(head.get("Metadata", {}))
         if "rendition-of" in meta:
-            return None  # a converted copy belongs to its video, never a video of its own
+            # A converted copy belongs to its video, never a video of its own; its duration,
+            # when given, sizes its URLs' lifetime.
+            if rendition_duration := _float(meta.get("duration")):
+                self._durations[_stem(item.key)] = rendition_duration
+            return None
         content_type = head.get("ContentType", "")
         if content_type in _GENERIC_TYPES:
             content_type = mimetypes.guess_type(item.key)[0] or "video/webm"
