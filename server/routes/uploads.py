@@ -64,8 +64,7 @@ async def upload() -> Response:
     poster = await make_poster(settings.data_dir, received.path, video_id)
     meta: dict[str, Any] = {"poster": True} if poster else {}
     if convert:
-        await conversions.hold(received.path, video_id)
-        meta["progress"] = 0.0
+        meta |= await conversions.accept(received.path, video_id)
     # The stored name is ours, never the client's: no path tricks, no clashes.
     extension = EXTENSIONS.get(info.container, info.container)
     extension = extension if extension in CONTENT_TYPES else "bin"

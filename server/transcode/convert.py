@@ -30,7 +30,7 @@ MAX_FPS = Fraction(30)
 KEYFRAME_SECONDS = 2  # late joiners seek into the video: a keyframe is never far
 PROGRESS_INTERVAL = 0.5  # seconds between progress reports
 
-Progress = Callable[[float], None]
+Progress = Callable[[float], None]  # called with the seconds of video converted so far
 
 
 class ConversionError(RuntimeError):
@@ -116,7 +116,6 @@ class _Conversion:
         self.vin = videos[0]
         self.vin.thread_type = "AUTO"  # frame threads: decoding 1080p H.264 is half the work
         self.ain = inp.streams.audio[0] if inp.streams.audio else None
-        self.duration = inp.duration / av.time_base if inp.duration else 0.0
         rate = self.vin.average_rate or self.vin.guessed_rate or MAX_FPS
         self.rate = min(Fraction(rate), MAX_FPS)
         self.graph: av.filter.Graph | None = None
@@ -147,7 +146,6 @@ class _Conversion:
         if self.vout is None:
             raise ConversionError("No picture could be decoded from this video.")
         self._flush()
-        self.progress(1.0)
 
     # -- video -------------------------------------------------------------------------------
 
@@ -158,9 +156,9 @@ class _Conversion:
         self.graph.vpush(frame)
         self._drain_video()
         now = time.monotonic()
-        if self.duration and now - self.reported >= PROGRESS_INTERVAL:
+        if now - self.reported >= PROGRESS_INTERVAL and frame.time is not None:
             self.reported = now
-            self.progress(min(0.99, max(0.0, (frame.time or 0.0) / self.duration)))
+            self.progress(max(0.0, frame.time - (self.t0 or 0.0)))
 
     def _open_video(self, frame: av.VideoFrame) -> None:
         self.t0 = frame.time or 0.0

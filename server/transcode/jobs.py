@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import fcntl
 import logging
 import multiprocessing
 import os
 import shutil
 import signal
+import socket
+import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
@@ -37,10 +40,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+HOST = socket.gethostname()
+
 SCAN_INTERVAL = 2.0  # seconds between catalog scans: uploads to other workers show up there
 SAVE_INTERVAL = 1.0  # seconds between progress writes to the store
 MAX_ATTEMPTS = 3  # starts of one conversion that may be cut short (restarts, OOM kills)
 ORPHAN_AGE = 3600.0  # a held source this old with no job is an upload that never finished
+PR_SET_PDEATHSIG = 1  # prctl(2)
+JOB_KEYS = ("progress", "attempts", "host")  # meta that lives only while a job is open
 
 
 class CutShortError(Exception):
@@ -75,15 +82,19 @@ class Transcoder:
             return f"{waiting} videos are waiting to be converted; try again in a few minutes."
         return None
 
-    async def hold(self, work_file: Path, video_id: str) -> None:
-        """Keep the upload's bytes for the conversion: storing takes the work file over (S3 ships
-        it away), while converting from this copy needs no download and survives a restart."""
+    async def accept(self, work_file: Path, video_id: str) -> dict[str, Any]:
+        """Queue a new upload; returns the meta its catalog entry starts with.
+
+        The upload's bytes are kept for the conversion: storing takes the work file over (S3
+        ships it away), while converting from this copy needs no download and survives a restart.
+        """
         self.work_dir.mkdir(parents=True, exist_ok=True)
         held = self._held(video_id)
         try:
             os.link(work_file, held)  # same disk as the work file: costs nothing
         except OSError:
             await asyncio.to_thread(shutil.copyfile, work_file, held)
+        return {"progress": 0.0, "host": HOST}
 
     def release(self, video_id: str) -> None:
         self._held(video_id).unlink(missing_ok=True)
@@ -165,7 +176,7 @@ class Transcoder:
             self.running[video.id] = asyncio.create_task(self._run(video.id))
 
     def _due(self) -> list[Video]:
-        waiting = [v for v in self.channel.videos if v.status == PROCESSING]
+        waiting = [v for v in self.channel.videos if v.status == PROCESSING and self._mine(v)]
         # Files found in storage (not uploaded through us) that only some screens can play:
         # converted in the background, and in the rotation meanwhile.
         stale = [
@@ -186,6 +197,11 @@ class Transcoder:
         storage = self.storages.get(video.storage)
         path = storage.local_path(video.key) if storage is not None else None
         return path if path is not None and path.is_file() else None
+
+    def _mine(self, video: Video) -> bool:
+        """Machines sharing a catalog (Redis) each run a queue: an upload is converted where its
+        bytes are kept, not failed by a machine that never had them."""
+        return video.meta.get("host", HOST) == HOST or self._source(video) is not None
 
     def _reachable(self, video: Video) -> bool:
         """A copy is here, or its storage can hand one over (a bucket)."""
@@ -267,8 +283,9 @@ class Transcoder:
         target = self.work_dir / f"{video_id}.webm"
         started = time.monotonic()
         try:
+            # Against the catalog's duration: a header may lack one (a live-written MKV).
             duration = await self._in_process(
-                source, target, lambda fraction: self._progress(video_id, fraction)
+                source, target, lambda done: self._progress(video_id, done / video.duration)
             )
             log.info(
                 "converted %s: %.1f s of video in %.1f s",
@@ -285,7 +302,7 @@ class Transcoder:
             gone = {"rendition": rendition_key(video_id), "rendition_storage": where}
             await self.forget(replace(video, meta=gone))
             raise
-        meta = {k: v for k, v in video.meta.items() if k not in ("progress", "attempts", "error")}
+        meta = {k: v for k, v in video.meta.items() if k not in (*JOB_KEYS, "error")}
         meta |= {"rendition": rendition_key(video_id), "rendition_storage": where}
         if not meta.get("poster") and await make_poster(self.settings.data_dir, source, video_id):
             meta["poster"] = True  # a bucket's video: this was its first copy on this machine
@@ -301,9 +318,8 @@ class Transcoder:
             return
         self._saved[video_id] = now
         video = self._current(video_id)  # deleted meanwhile: VideoGoneError stops the child
-        await self.channel.upsert(
-            replace(video, meta={**video.meta, "progress": round(fraction, 3)})
-        )
+        progress = round(min(max(fraction, 0.0), 0.99), 3)  # done means stored, not encoded
+        await self.channel.upsert(replace(video, meta={**video.meta, "progress": progress}))
 
     async def _store(self, video: Video, target: Path) -> str:
         """Put the rendition beside its original; local storage when that one cannot take it."""
@@ -326,7 +342,7 @@ class Transcoder:
             video = self._current(video_id)
         except VideoGoneError:
             return
-        meta = {k: v for k, v in video.meta.items() if k not in ("progress", "attempts")}
+        meta = {k: v for k, v in video.meta.items() if k not in JOB_KEYS}
         status = FAILED if video.status == PROCESSING else video.status
         await self.channel.upsert(replace(video, status=status, meta={**meta, "error": reason}))
         self.release(video_id)
@@ -343,7 +359,7 @@ class Transcoder:
         receiver, sender = context.Pipe(duplex=False)
         child = context.Process(
             target=_child,
-            args=(sender, str(source), str(target), self.options),
+            args=(sender, str(source), str(target), self.options, os.getpid()),
             name=f"convert-{target.stem}",
             daemon=True,
         )
@@ -398,6 +414,14 @@ async def _end(child: BaseProcess, grace: float) -> None:
     await asyncio.to_thread(child.join)
 
 
+def _stop_with_parent() -> None:
+    """Have Linux send SIGTERM when the server dies (even by SIGKILL), so a conversion never
+    outlives it; elsewhere the next progress report meets a broken pipe instead."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _download(url: str, target: Path) -> None:
     partial = target.with_name(f"{target.name}.part")
     try:
@@ -416,10 +440,13 @@ def _stop(signum: int, frame: object) -> None:
     raise _Stopped
 
 
-def _child(sender: Connection, source: str, target: str, options: Options) -> None:
+def _child(sender: Connection, source: str, target: str, options: Options, server: int) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the server decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop)
+    _stop_with_parent()
+    if os.getppid() != server:
+        return  # the server died while this process started
     os.nice(10)  # the server's clock and SSE fan-out come first on a small machine
 
     def report(fraction: float) -> None:
