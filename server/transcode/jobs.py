@@ -293,7 +293,7 @@ class Transcoder:
                 duration,
                 time.monotonic() - started,
             )
-            where = await self._store(self._current(video_id), target)
+            where = await self._store(self._current(video_id), target, duration)
         finally:
             target.unlink(missing_ok=True)
         try:
@@ -321,10 +321,10 @@ class Transcoder:
         progress = round(min(max(fraction, 0.0), 0.99), 3)  # done means stored, not encoded
         await self.channel.upsert(replace(video, meta={**video.meta, "progress": progress}))
 
-    async def _store(self, video: Video, target: Path) -> str:
+    async def _store(self, video: Video, target: Path, duration: float) -> str:
         """Put the rendition beside its original; local storage when that one cannot take it."""
         names = dict.fromkeys([video.storage, "local"])
-        metadata = {"title": video.title, "rendition-of": video.id}
+        metadata = {"title": video.title, "rendition-of": video.id, "duration": f"{duration:.3f}"}
         for name in names:
             storage = self.storages.get(name)
             if storage is None or name == "static":
