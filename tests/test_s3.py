@@ -7,6 +7,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -281,13 +282,15 @@ def test_each_request_gets_a_fresh_presigned_url(
     seaweed: SeaweedFS, start_server: StartServer, prefix: str, tmp_path: Path
 ) -> None:
     short = make_webm(tmp_path / "short.webm", 0.5)
-    server = start_server(seaweed.env(BUCKET, prefix, S3_URL_EXPIRY="1"))
+    server = start_server(seaweed.env(BUCKET, prefix, S3_URL_EXPIRY="2"))
     video = upload(server, short).json()["video"]
     first = presigned(server, video["id"])
     # S3_URL_EXPIRY is the margin beyond the video's duration (0.5 s, rounded up).
-    assert "X-Amz-Expires=2&" in first
+    query = parse_qs(urlsplit(first).query)
+    assert query["X-Amz-Expires"] == ["3"]
     assert httpx.get(first).status_code == 200
-    time.sleep(3.1)
+    signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    time.sleep(max(0.0, signed.timestamp() + 3 + 1.2 - time.time()))
     expired = httpx.get(first)
     assert expired.status_code == 403  # SeaweedFS enforces the expiry, as AWS does
     assert "expired" in expired.text
@@ -398,7 +401,8 @@ def test_an_s3_that_never_answers_delays_neither_startup_nor_health(
         for _ in range(3):  # the first starts a check of the bucket, the others find it running
             started = time.monotonic()
             report = httpx.get(server.url + "/healthz", timeout=10).json()
-            assert time.monotonic() - started < 1.5
+            # 0.5 s by design; the bound only has to be far below boto3's 20 s read timeout.
+            assert time.monotonic() - started < 5
             assert report["status"] == "degraded"
             assert report["storages"]["s3"]["error"] == "S3 has not answered yet"
             assert report["videos"] >= 1  # the samples play
@@ -500,7 +504,7 @@ def test_chromium_seeks_late_in_a_bucket_video_after_s3_url_expiry(
         page.wait_for_function(
             "() => { const v = document.querySelector('video');"
             " return v.readyState >= 3 && v.currentTime > 14.2 }",
-            timeout=8000,
+            timeout=10000,
         )
     finally:
         page.close()
