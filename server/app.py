@@ -13,6 +13,7 @@ from quart import Quart, current_app
 from .catalog import READY
 from .channel import Channel
 from .config import Settings, load_settings
+from .flow import FlowConnection, FlowRequest
 from .library import sync_storage
 from .storage import Storage, StorageError
 from .storage.local import LocalStorage
@@ -53,6 +54,8 @@ def services() -> Services:
 def create_app(settings: Settings | None = None) -> Quart:
     settings = settings or load_settings()
     app = Quart(__name__, static_folder=None)
+    app.request_class = FlowRequest
+    app.asgi_http_class = FlowConnection
     # Uploads enforce their own limit while streaming; long uploads and streams need no timeout.
     app.config.update(MAX_CONTENT_LENGTH=None, BODY_TIMEOUT=None, RESPONSE_TIMEOUT=None)
     state = Services(settings)

@@ -1,0 +1,64 @@
+"""Backpressure for streamed request bodies.
+
+Quart reads a request body from the socket as fast as it arrives and buffers it until the
+handler asks for it. For an upload that means a fast client and a slow disk (or a busy CPU) can
+pile up gigabytes in memory. Here the reading side waits whenever more than HIGH_WATER bytes are
+buffered and the handler is reading the body in chunks (`async for chunk in request.body`), so
+TCP flow control slows the client down instead. A handler that awaits the body whole
+(`await request.get_json()`) lifts the limit, as it must, to get it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator
+from typing import Any
+
+from hypercorn.typing import ASGIReceiveCallable
+from quart import Request
+from quart.asgi import ASGIHTTPConnection
+from quart.wrappers.request import Body
+
+HIGH_WATER = 1 << 20
+
+
+class FlowBody(Body):
+    def __init__(self, expected_content_length: int | None, max_content_length: int | None) -> None:
+        super().__init__(expected_content_length, max_content_length)
+        self.whole = False
+        self.drained = asyncio.Event()
+        self.drained.set()
+
+    def append(self, data: bytes) -> None:
+        super().append(data)
+        if len(self._data) >= HIGH_WATER and not self.whole:
+            self.drained.clear()
+
+    async def __anext__(self) -> bytes:
+        data = await super().__anext__()
+        self.drained.set()
+        return data
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        self.whole = True
+        self.drained.set()
+        return super().__await__()
+
+
+class FlowRequest(Request):
+    body_class = FlowBody
+
+
+class FlowConnection(ASGIHTTPConnection):
+    async def handle_messages(self, request: Request, receive: ASGIReceiveCallable) -> None:
+        body = request.body
+        while True:
+            if isinstance(body, FlowBody):
+                await body.drained.wait()
+            message = await receive()
+            if message["type"] == "http.request":
+                body.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    body.set_complete()
+            elif message["type"] == "http.disconnect":
+                return
