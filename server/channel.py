@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 import uuid
@@ -19,17 +20,34 @@ from shared.protocol import Item, Reason, State
 from . import clock
 from .catalog import Video
 from .clock import Anchor, NowPlaying
-from .events import Broker, encode
+from .events import KEEPALIVE, Broker, encode
 from .posters import poster_url
-from .store import Counts, Store
+from .store import Counts, Snapshot, Store
 from .transcode import sources
 
 log = logging.getLogger(__name__)
 
 PRESENCE_INTERVAL = 2.0
 COALESCE = 0.05  # seconds to gather bursts of votes into one event
+FOLLOW_RETRY = 1.0  # seconds between attempts to follow a store that failed
+# Below the broker's 15 s per-client keep-alive, so that per-client timer never fires: at 10,000
+# viewers those timeouts (a task and two exceptions each) were garbage enough to cause
+# second-long GC pauses. One broadcast comment costs one encode for everyone.
+KEEPALIVE_INTERVAL = 10.0
+GC_YOUNG = 200_000
 
 Change = Callable[[Sequence[Video], Anchor, float], Anchor]
+
+
+def tune_gc_for_many_streams() -> None:
+    """10,000 idle viewers are ~1.5 million long-lived objects. With CPython's default young
+    generation (700 allocations) the objects alive during one broadcast to all of them (some
+    50,000 at its peak) get promoted, and the old-generation scans this triggers paused the loop
+    for about a second each (measured with bench/fanout.py). A young generation larger than a
+    broadcast's peak means no collection runs in the middle of one, and those objects die
+    young; the price is up to that many objects of cyclic garbage waiting a little longer."""
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young, GC_YOUNG), max(middle, 20), old)
 
 
 class Channel:
@@ -67,10 +85,28 @@ class Channel:
 
     async def refresh(self) -> None:
         snapshot = await self.store.load()
+        if snapshot.state.version == 0 and not snapshot.videos and self.videos:
+            snapshot = await self._restore()
         self.videos = snapshot.videos
         self.anchor = snapshot.state.anchor
         self.version = snapshot.state.version
         self.counts = await self.store.counts()
+
+    async def _restore(self) -> Snapshot:
+        """The store is new while this process knows a catalog: Redis restarted without
+        persistence. Write back what this process holds, so the channel goes on where it
+        was instead of going blank (the votes are gone; only Redis persistence keeps them)."""
+        log.warning("the store came back empty; restoring %d videos", len(self.videos))
+        for video in self.videos:
+            while True:  # other workers restore at the same time: each video goes in once
+                snapshot = await self.store.load()
+                if any(v.id == video.id for v in snapshot.videos):
+                    break
+                first = snapshot.state.version == 0
+                anchor = self.anchor if first else snapshot.state.anchor
+                if await self.store.commit(snapshot.state.version, anchor, upsert=video):
+                    break
+        return await self.store.load()
 
     # -- the state clients see -------------------------------------------------------------
 
@@ -183,10 +219,17 @@ class Channel:
     # -- background work ---------------------------------------------------------------------
 
     async def start(self) -> None:
+        tune_gc_for_many_streams()
         await self.refresh()
         self._tasks = [
             asyncio.create_task(loop())
-            for loop in (self._switch_loop, self._follow_loop, self._presence_loop, self._publisher)
+            for loop in (
+                self._switch_loop,
+                self._follow_loop,
+                self._presence_loop,
+                self._publisher,
+                self._keepalive_loop,
+            )
         ]
 
     async def stop(self) -> None:
@@ -210,19 +253,22 @@ class Channel:
                 continue  # woke a hair early
             try:
                 await self.advance()
-            except Exception:
-                log.exception("recording the switch failed; clients follow the clock anyway")
+            except Exception as error:
+                log.warning("recording the switch failed (%s); clients follow the clock", error)
             self.publish("switch")
 
     async def _follow_loop(self) -> None:
-        async for _ in self.store.changes():
+        while True:
             try:
-                await self.refresh()
-            except Exception:
-                log.exception("reloading the channel state failed")
-                continue
-            self._changed.set()
-            self.publish("sync")
+                async for _ in self.store.changes():
+                    await self.refresh()
+                    self._changed.set()
+                    self.publish("sync")
+            except Exception as error:
+                # Store away: keep serving the cached state (the clock needs nothing else).
+                # A fresh changes() yields as soon as it can, so the reload is not lost.
+                log.warning("following the store failed (%s); retrying", error)
+            await asyncio.sleep(FOLLOW_RETRY)
 
     async def _presence_loop(self) -> None:
         while True:
@@ -230,13 +276,18 @@ class Channel:
                 total = await self.store.report_viewers(
                     self.worker_id, len(self.broker), self.now()
                 )
-            except Exception:
-                log.exception("reporting viewers failed")
+            except Exception as error:
+                log.warning("reporting viewers failed (%s)", error)
             else:
                 if total != self.viewers:
                     self.viewers = total
                     self.publish("viewers")
             await asyncio.sleep(PRESENCE_INTERVAL)
+
+    async def _keepalive_loop(self) -> None:
+        while True:
+            await asyncio.sleep(KEEPALIVE_INTERVAL)
+            self.broker.publish(KEEPALIVE)
 
     async def _publisher(self) -> None:
         while True:

@@ -77,6 +77,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_UPLOAD_SIZE", "2G", "Largest accepted upload (bytes, or with K/M/G).", _size),
     Setting("ADMIN_TOKEN", "", "Bearer token for admin calls (skip, delete); empty disables them."),
     Setting("REDIS_URL", "", "redis:// URL: share state between workers and machines."),
+    Setting(
+        "MEDIA_ACCEL_REDIRECT",
+        "",
+        "Internal nginx location prefix (e.g. /protected/): hand local video files to nginx "
+        "with X-Accel-Redirect instead of sending them from Python.",
+    ),
     Setting("AWS_ACCESS_KEY_ID", "", "S3 access key."),
     Setting("AWS_SECRET_ACCESS_KEY", "", "S3 secret key."),
     Setting("AWS_REGION", "us-east-1", "S3 region."),

@@ -174,6 +174,11 @@ async def health() -> Response:
             "videos": len(state.ch.playlist),
             "viewers": state.ch.viewers,
             "connections": len(state.ch.broker),
+            # Per process: with several workers, which one answered and how many of the
+            # channel's switches it recorded (the race lets exactly one worker record each).
+            "worker": state.ch.worker_id,
+            "switches": state.ch.switches,
+            "dropped": state.ch.broker.dropped,
             **checks,
         }
     )

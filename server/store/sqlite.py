@@ -147,6 +147,8 @@ class SqliteStore:
         # data_version moves only when *another* connection commits: exactly the changes this
         # process has not already announced itself.
         last = self._db.execute("PRAGMA data_version").fetchone()[0]
+        # Whatever committed before `last` was read is news too: the caller reloads once now.
+        yield None
         while True:
             await asyncio.sleep(self._poll_interval)
             current = self._db.execute("PRAGMA data_version").fetchone()[0]

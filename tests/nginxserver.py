@@ -1,0 +1,98 @@
+"""A real nginx (the Debian package) on a free port, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .live import ROOT
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+EXAMPLE = ROOT / "examples" / "nginx.conf"
+
+MAIN = """
+daemon off;
+worker_processes {workers};
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+{user}
+events {{ worker_connections 4096; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+{site}
+}}
+"""
+
+
+def example_site(listen: int, app: str, static_dir: Path, upload_dir: Path) -> str:
+    """examples/nginx.conf with this machine's ports and folders in place of the samples."""
+    site = EXAMPLE.read_text()
+    for sample, actual in (
+        ("listen 80;", f"listen 127.0.0.1:{listen};"),
+        ("server 127.0.0.1:8000;", f"server {app};"),
+        ("/srv/simulcast/static/", f"{static_dir.resolve()}/"),
+        ("/srv/simulcast/uploads/", f"{upload_dir.resolve()}/"),
+    ):
+        assert sample in site, f"examples/nginx.conf no longer contains {sample!r}"
+        site = site.replace(sample, actual)
+    return site
+
+
+class NginxServer:
+    def __init__(self, workdir: Path, site: str, port: int, workers: int = 1) -> None:
+        """`site` is http-context configuration whose server listens on `port`."""
+        self.workdir = workdir
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        # As root nginx drops its workers to `nobody`, who cannot read files in test folders.
+        user = "user root;" if os.geteuid() == 0 else ""
+        self.config = workdir / "nginx.conf"
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(MAIN.format(workers=workers, dir=workdir, user=user, site=site))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> NginxServer:
+        command = [NGINX, "-p", str(self.workdir), "-c", str(self.config)]
+        subprocess.run([*command, "-t", "-q"], check=True)
+        self.process = subprocess.Popen(command)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError((self.workdir / "error.log").read_text())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.02)
+        raise TimeoutError(f"nginx did not listen on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        # TERM, not the graceful QUIT: that one waits for open event streams to end.
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> NginxServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
