@@ -294,7 +294,11 @@ async def run(setup: str, n: int, events: int, concurrency: int) -> dict[str, An
             await asyncio.sleep(3.0)  # let the viewer count settle (it publishes an event)
             rss_after = server.rss_kib()
             measured = await measure_events(server.url, hub, n, events)
-            health = httpx.get(server.url + "/healthz").json()
+            # A fresh connection per request lands on any worker: sample until all answered.
+            workers: dict[str, dict[str, Any]] = {}
+            for _ in range(40):
+                health = httpx.get(server.url + "/healthz").json()
+                workers[health["worker"]] = health
             for transport in transports:
                 transport.close()
         finally:
@@ -315,7 +319,8 @@ async def run(setup: str, n: int, events: int, concurrency: int) -> dict[str, An
         "p99_ms": _median(e["p99_ms"] for e in complete),
         "max_ms": _median(e["max_ms"] for e in complete),
         "viewers_lost": hub.lost,
-        "dropped_by_server": health.get("dropped"),
+        "dropped_by_server": sum(h["dropped"] for h in workers.values()),
+        "viewers_per_worker": sorted(h["connections"] for h in workers.values()),
     }
 
 
@@ -343,7 +348,8 @@ def report(result: dict[str, Any]) -> None:
     print(
         f"median over {result['events_complete']} complete events: p50 {result['p50_ms']} ms, "
         f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms; "
-        f"viewers lost {result['viewers_lost']}, dropped by server {result['dropped_by_server']}"
+        f"viewers lost {result['viewers_lost']}, dropped by server {result['dropped_by_server']}, "
+        f"viewers per worker {result['viewers_per_worker']}"
     )
 
 

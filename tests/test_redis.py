@@ -362,10 +362,13 @@ async def test_redis_away_then_back(
                 report = health(live)
                 assert report["status"] == "degraded"
                 assert report["store"]["ok"] is False and report["store"]["error"]
-            # Clients keep getting switches from the last known state, on the same schedule.
+            # Clients keep getting switches from the last known state, on the same schedule,
+            # and a viewer connecting meanwhile gets that state too.
             for stream in (on_a, on_b):
                 for event in await next_videos(stream, down, 2):
                     assert on_schedule(videos, first, event)
+            async with streams(b.url) as (newcomer,):
+                assert on_schedule(videos, first, await newcomer.wait(bool))
             server.start()  # same port (and the same AOF when persistent)
             await eventually(lambda: all(health(s)["store"].get("listening") for s in (a, b)))
             assert all(health(s)["status"] == "ok" for s in (a, b))

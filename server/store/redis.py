@@ -213,7 +213,12 @@ class RedisStore:
         }
 
     async def viewer_votes(self, viewer_id: str) -> dict[str, int]:
-        votes = await self._redis.hgetall(self._key(f"voter:{viewer_id}"))
+        try:
+            votes = await self._redis.hgetall(self._key(f"voter:{viewer_id}"))
+        except (RedisError, OSError):
+            # Only decorates the page (which button is lit); a viewer (re)connecting to the
+            # stream while Redis is away must still get the state and keep playing.
+            return {}
         return {vid.decode(): int(value) for vid, value in votes.items()}
 
     async def report_viewers(self, worker_id: str, viewers: int, now: float) -> int:
