@@ -10,30 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import fcntl
+import json
 import logging
-import multiprocessing
 import os
 import shutil
-import signal
 import socket
 import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import READY, Video
-from ..config import Settings
+from ..config import ROOT, Settings
 from ..posters import discard_poster, make_poster, poster_path
 from ..storage import Storage, StorageError
 from . import FAILED, PROCESSING, WEBM, rendition_key, rendition_of
-from .convert import ConversionError, Options, convert
+from .convert import ConversionError, Options
 
 if TYPE_CHECKING:
     from ..channel import Channel
@@ -46,7 +42,6 @@ SCAN_INTERVAL = 2.0  # seconds between catalog scans: uploads to other workers s
 SAVE_INTERVAL = 1.0  # seconds between progress writes to the store
 MAX_ATTEMPTS = 3  # starts of one conversion that may be cut short (restarts, OOM kills)
 ORPHAN_AGE = 3600.0  # a held source this old with no job is an upload that never finished
-PR_SET_PDEATHSIG = 1  # prctl(2)
 JOB_KEYS = ("progress", "attempts", "host")  # meta that lives only while a job is open
 
 
@@ -355,71 +350,51 @@ class Transcoder:
         A child per job rather than a pool: stopping the server or deleting the video can end
         a conversion at once, and a crash (out of memory) takes down only that child.
         """
-        context = multiprocessing.get_context("spawn")  # no fork of a process running threads
-        receiver, sender = context.Pipe(duplex=False)
-        child = context.Process(
-            target=_child,
-            args=(sender, str(source), str(target), self.options, os.getpid()),
-            name=f"convert-{target.stem}",
-            daemon=True,
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "server.transcode.worker",
+            str(source),
+            str(target),
+            json.dumps(asdict(self.options)),
+            str(os.getpid()),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,  # its answers; its stderr joins the server's log
         )
-        child.start()
-        sender.close()
-        loop = asyncio.get_running_loop()
-        messages: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-
-        def readable() -> None:
-            try:
-                messages.put_nowait(receiver.recv())
-            except (EOFError, OSError):
-                loop.remove_reader(receiver.fileno())
-                messages.put_nowait(("exit", None))
-
-        loop.add_reader(receiver.fileno(), readable)
+        assert child.stdout is not None
         answered = False
         try:
-            while True:
-                kind, value = await messages.get()
-                if kind == "progress":
-                    await progress(value)
+            async for line in child.stdout:
+                message = json.loads(line)
+                if "progress" in message:
+                    await progress(float(message["progress"]))
                     continue
                 answered = True
-                if kind == "done":
-                    return float(value)
-                if kind == "failed":
-                    raise ConversionError(value)
-                await asyncio.to_thread(child.join, 5)
-                if child.exitcode is not None and child.exitcode < 0:
-                    raise CutShortError(f"the converter got signal {-child.exitcode}")
-                raise ConversionError(
-                    f"The converter stopped unexpectedly (exit code {child.exitcode})."
-                )
+                if "done" in message:
+                    return float(message["done"])
+                raise ConversionError(str(message["failed"]))
+            code = await child.wait()
+            if code < 0:
+                raise CutShortError(f"the converter got signal {-code}")
+            raise ConversionError(f"The converter stopped unexpectedly (exit code {code}).")
         finally:
-            loop.remove_reader(receiver.fileno())
-            # Stopped before the pipe closes, so a stopping child never meets a broken pipe.
             await _end(child, grace=2.0 if answered else 0.0)
-            receiver.close()
 
 
-async def _end(child: BaseProcess, grace: float) -> None:
+async def _end(child: asyncio.subprocess.Process, grace: float) -> None:
     """Let a child that answered exit on its own; stop one still converting (SIGTERM: it
     removes its partial file), then kill it if it does not listen."""
-    if grace:
-        await asyncio.to_thread(child.join, grace)
-    if child.is_alive():
-        child.terminate()
-        await asyncio.to_thread(child.join, 5)
-    if child.is_alive():
-        child.kill()
-    await asyncio.to_thread(child.join)
-
-
-def _stop_with_parent() -> None:
-    """Have Linux send SIGTERM when the server dies (even by SIGKILL), so a conversion never
-    outlives it; elsewhere the next progress report meets a broken pipe instead."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(child.wait(), grace)
+    if child.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            child.terminate()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(child.wait(), 5)
+    if child.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+        await child.wait()
 
 
 def _download(url: str, target: Path) -> None:
@@ -430,42 +405,3 @@ def _download(url: str, target: Path) -> None:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-
-
-class _Stopped(BaseException):
-    """SIGTERM reached the child: unwind, so `convert` removes its partial file."""
-
-
-def _stop(signum: int, frame: object) -> None:
-    raise _Stopped
-
-
-def _child(sender: Connection, source: str, target: str, options: Options, server: int) -> None:
-    # Ctrl-C in a terminal reaches the whole process group: the server decides when we stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _stop)
-    _stop_with_parent()
-    if os.getppid() != server:
-        return  # the server died while this process started
-    os.nice(10)  # the server's clock and SSE fan-out come first on a small machine
-
-    def report(fraction: float) -> None:
-        sender.send(("progress", fraction))  # the server is gone: BrokenPipeError ends us
-
-    try:
-        try:
-            duration = convert(Path(source), Path(target), options, report)
-        except ConversionError as error:
-            sender.send(("failed", str(error)))
-        else:
-            sender.send(("done", duration))
-        # Answered, and the file is renamed or removed: skip the interpreter's slow teardown.
-        os._exit(0)
-    except BrokenPipeError:
-        pass  # the server died; whoever runs the queue next starts this job again
-    except _Stopped:
-        # Die of the signal once cleaned up: the server tells a stop from a failure by it.
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # nothing left to clean up
