@@ -25,7 +25,8 @@ import pytest
 from server.probe import probe
 from server.transcode.convert import ConversionError, Options, convert, scaled_size
 
-from .live import LiveServer
+from .live import ROOT, LiveServer, free_port
+from .live import wait_for as wait_until_up
 from .mediafiles import (
     make_corrupt,
     make_empty,
@@ -489,6 +490,39 @@ def test_progress_shows_and_a_restart_resumes_the_conversion(
     info = probe(rendition)
     assert (info.video_codec, info.width, info.height) == ("vp9", 640, 360)
     assert work_files(fast) == set()
+
+
+def test_conversions_run_under_hypercorn_workers(tmp_path: Path) -> None:
+    """Hypercorn's workers are daemonic processes: multiprocessing children are refused there."""
+    port = free_port()
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "UPLOAD_DIR": str(tmp_path / "up")}
+    command = [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
+    server = subprocess.Popen(
+        [*command, "server:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_up(url + "/healthz", process=server)
+        ids = []
+        for index in range(3):  # the workers take turns: uploads land on both
+            clip = make_mp4_h264(tmp_path / f"clip{index}.mp4")
+            with clip.open("rb") as handle:
+                answer = httpx.post(url + "/uploads", files={"video": (clip.name, handle)})
+            ids.append(answer.json()["video"]["id"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            videos = {v["id"]: v for v in httpx.get(url + "/videos").json()["videos"]}
+            if all(videos.get(i, {}).get("status") == "ready" for i in ids):
+                break
+            time.sleep(0.2)
+        assert [videos[i]["url"] for i in ids] == [f"/media/v/{i}/webm" for i in ids]
+    finally:
+        server.terminate()
+        server.wait(20)
 
 
 def test_a_full_queue_refuses_conversions_with_a_503(
