@@ -241,9 +241,10 @@ class Channel:
 
     async def _switch_loop(self) -> None:
         while True:
+            # Clear before reading, so a change landing in between still wakes the wait.
+            self._changed.clear()
             current = self.current()
             timeout = None if current is None else max(0.0, current.ends_at - self.now())
-            self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), timeout)
                 continue  # the playlist changed: recompute the next switch
