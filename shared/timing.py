@@ -1,21 +1,32 @@
 """Python twin of `browser/js/timing.js`: the same maths, checked against the same vectors.
 
-The kiosk's health check and the benchmarks use it to judge positions the way the pages do.
+Units as in the JS: local times in ms, server and media times in seconds, errors in seconds
+(+ ahead of the schedule). The kiosk's health check and the benchmarks judge positions with it the
+way the pages do. tests/test_timing.py runs both against tests/timing_vectors.json.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 SEEK_THRESHOLD = 1.0
-DEADBAND_ENTER = 0.008
-DEADBAND_EXIT = 0.02
+STALL_SEEK_THRESHOLD = 0.25
+DEADBAND_ENTER = 0.006
+DEADBAND_EXIT = 0.018
 MAX_RATE_DELTA = 0.05
-GAIN = 0.5
+GAIN = 0.8
 RATE_STEP = 0.01
+REST_OFFSET = 0.003
+REST_SWING = 0.003
 KEEP_SAMPLES = 3
+FRAME_WINDOW = 300
+LATENCY_GAIN = 0.5
+MAX_LATENCY = 0.4
+MIN_LEAD = 0.12
+MAX_LEAD = 3.0
 
 
 @dataclass(frozen=True)
@@ -25,10 +36,26 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class Frame:
+    media: float  # s
+    display: float  # local ms
+
+
+@dataclass(frozen=True)
 class Step:
     seek: bool
     rate: float
     resting: bool
+
+
+def _clamp(x: float, lo: float, hi: float) -> float:
+    return min(hi, max(lo, x))
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def clock_sample(t0: float, server_time: float, t1: float) -> Sample:
@@ -39,21 +66,76 @@ def estimate_offset(samples: Sequence[Sample], keep: int = KEEP_SAMPLES) -> floa
     if not samples:
         return None
     best = sorted(samples, key=lambda s: s.rtt)[:keep]
-    offsets = sorted(s.offset for s in best)
-    mid = len(offsets) // 2
-    return offsets[mid] if len(offsets) % 2 else (offsets[mid - 1] + offsets[mid]) / 2
+    return _median([s.offset for s in best])
 
 
-def _clamp(x: float, lo: float, hi: float) -> float:
-    return min(hi, max(lo, x))
+def frame_error(
+    frames: Sequence[Frame],
+    now_ms: float,
+    offset_ms: float,
+    start_time: float,
+    rate: float = 1.0,
+    min_frames: int = 1,
+) -> float | None:
+    errors = [
+        f.media
+        - ((f.display + offset_ms) / 1000 - start_time)
+        + (rate - 1) * (now_ms - f.display) / 1000
+        for f in frames
+        if now_ms - f.display <= FRAME_WINDOW
+    ]
+    return _median(errors) if len(errors) >= max(1, min_frames) else None
 
 
-def control_step(error: float, prev: Step = Step(False, 1.0, False)) -> Step:
-    if not math.isfinite(error) or abs(error) > SEEK_THRESHOLD:
-        return Step(seek=True, rate=1.0, resting=False)
+def _sign(x: float) -> int:
+    return (x > 0) - (x < 0)
+
+
+def control_step(
+    error: float, prev: Step = Step(False, 1.0, False), seek_above: float = SEEK_THRESHOLD
+) -> Step:
+    """See controlStep in timing.js, including why the rate never sits near 1."""
+    if not math.isfinite(error) or abs(error) > seek_above:
+        return Step(seek=True, rate=1 + REST_OFFSET, resting=False)
     magnitude = abs(error)
     resting = magnitude <= (DEADBAND_EXIT if prev.resting else DEADBAND_ENTER)
-    target = 1.0 if resting else 1 - _clamp(GAIN * error, -MAX_RATE_DELTA, MAX_RATE_DELTA)
+    toward = -1 if error > 0 else 1
+    if resting:
+        drift = (_sign(prev.rate - 1) or toward) if prev.resting else toward
+        if magnitude > REST_SWING:
+            drift = toward
+        target = 1 + drift * REST_OFFSET
+    else:
+        target = 1 - _clamp(GAIN * error, -MAX_RATE_DELTA, MAX_RATE_DELTA)
     rate = _clamp(target, prev.rate - RATE_STEP, prev.rate + RATE_STEP)
+    if abs(rate - 1) < REST_OFFSET:
+        rate = 1 + (_sign(rate - 1) or toward) * REST_OFFSET
     # Round half away from zero like JS Math.round on positives (rates are always positive).
     return Step(seek=False, rate=math.floor(rate * 10000 + 0.5) / 10000, resting=resting)
+
+
+def learn_latency(latency: float, lead_used: float, observed_error: float) -> float:
+    seen = lead_used - observed_error
+    return _clamp(latency + LATENCY_GAIN * (seen - latency), 0.0, MAX_LATENCY)
+
+
+def next_seek_lead(lead: float, took_seconds: float) -> float:
+    wanted = took_seconds * 1.5 + 0.08
+    return _clamp(wanted if wanted > lead else (lead + wanted) / 2, MIN_LEAD, MAX_LEAD)
+
+
+Item = Mapping[str, Any]
+
+
+def item_at(items: Sequence[Item | None], server_now: float) -> Item | None:
+    found: Item | None = None
+    for item in items:
+        if (
+            item
+            and item["start_time"] <= server_now
+            and (found is None or item["start_time"] >= found["start_time"])
+        ):
+            found = item
+    if found is not None:
+        return found
+    return next((item for item in items if item), None)

@@ -3,14 +3,19 @@
 // reconnects by itself after a network error; after an HTTP error it gives up, so this module
 // starts a new one with backoff. A reconnect always begins with the full state.
 
-export function connect(url, { onState, onConnection }) {
+export function connect(url, { onState, onConnection, probe }) {
   let source = null;
   let backoff = 1000;
+  let retry = null;
+  let watching = null;
 
   const open = () => {
+    clearTimeout(retry);
+    source?.close();
     source = new EventSource(url);
     source.onopen = () => {
       backoff = 1000;
+      stopWatching();
       onConnection?.(true);
     };
     source.onmessage = (event) => {
@@ -24,12 +29,31 @@ export function connect(url, { onState, onConnection }) {
     };
     source.onerror = () => {
       onConnection?.(false);
+      watch();
       if (source.readyState === EventSource.CLOSED) {
-        setTimeout(open, backoff);
+        retry = setTimeout(open, backoff);
         backoff = Math.min(backoff * 2, 15000);
       }
     };
   };
+
+  // While the stream is down, try `probe` (a small request) twice a second and reconnect as
+  // soon as the server answers, rather than on the browser's retry timer or our backoff.
+  const watch = () => {
+    if (watching || !probe) return;
+    watching = setInterval(async () => {
+      if (source.readyState === EventSource.OPEN) stopWatching();
+      else if (await probe()) {
+        stopWatching();
+        open();
+      }
+    }, 500);
+  };
+  const stopWatching = () => {
+    clearInterval(watching);
+    watching = null;
+  };
+
   open();
   return { close: () => source?.close() };
 }
@@ -45,6 +69,7 @@ export async function startChannel({ clock, player, onState, onConnection }) {
   }
   clock.start();
   return connect("/video-updates", {
+    probe: () => clock.sample().then(() => true, () => false),
     onState: (state) => {
       player.setSchedule(state.id ? state : null, state.next);
       onState?.(state);

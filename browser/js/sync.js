@@ -3,39 +3,116 @@
 // - ServerClock: NTP-style estimate of the server's clock from round trips to /time. The page
 //   never trusts its own wall clock: it measures on performance.now() (monotonic) and adds the
 //   estimated offset, so a device whose clock is an hour off still plays on the right frame.
-// - SyncPlayer: plays the channel's schedule in two stacked <video> elements. The next video is
-//   preloaded, paused on its first frame, in the hidden one and started at its exact start time,
-//   then shown once its first frame is up: no black gap at a switch. While playing, a controller
-//   (timing.js) nudges playbackRate within ±5 % for small errors and seeks only when far off.
+//   The round trip is timed by the network stack (Resource Timing) where it can be, so a busy
+//   or throttled main thread does not lengthen one direction.
+// - SyncPlayer: plays the channel's schedule in two stacked <video> elements (decks). The next
+//   item is preloaded, paused on its first frame, in the hidden deck and started at its exact
+//   start time; it goes in front at that instant, so a switch shows no black gap. A join seeks a
+//   little ahead, waits on that frame and plays so that the frame is shown when it is due.
+//   play() takes a while to get the media clock going (audio output starting, 30-150 ms): the
+//   engine calls it that much early and learns the figure from each start.
+// - While playing, a controller (timing.js) steers the media clock (currentTime, read at every
+//   presented frame, median of the last 300 ms) with playbackRate within ±5 %, never within
+//   0.3 % of 1 (Chromium loses ~21 ms each time it re-enters time-stretching), and seeks only
+//   when far off (> 1 s, or > 0.25 s after a stall). requestVideoFrameCallback tells what is on
+//   screen: it detects stalls and is what status() reports; its error moves in whole vsyncs,
+//   so it is not fed back.
 //
 // Position on the schedule = server now - start_time of the item. That is all the server sends.
 
-import { clockSample, controlStep, estimateOffset, itemAt } from "./timing.js";
+import {
+  clockSample,
+  controlStep,
+  estimateOffset,
+  frameError,
+  itemAt,
+  learnLatency,
+  MAX_RATE_DELTA,
+  nextSeekLead,
+  REST_OFFSET,
+  SEEK_THRESHOLD,
+  STALL_SEEK_THRESHOLD,
+} from "./timing.js";
 
 const CONTROL_INTERVAL = 250; // ms between controller steps
-const CLOCK_REFRESH = 15000; // ms between clock re-measurements
+const CLOCK_REFRESH = [2000, 6000, 15000]; // ms between clock re-measurements (then the last)
 const MAX_SAMPLES = 24; // clock samples remembered (old ones age out as the path changes)
+const START_LATENCY = 0.05; // s: first guess of play() to frames on screen, then learnt
+const SEEK_LEAD = 0.25; // s: first guess of how far ahead a join seeks, then learnt
+const SWITCH_EARLY = 150; // ms: the switch timer fires this early, then waits precisely
+const LATE_SWITCH = 0.15; // s: a switch later than this seeks in instead of catching up
+const CATCH_UP = 1.5; // s over which a start that came late makes up for it (rate <= 1.05)
+const STALL_AFTER = 500; // ms without a presented frame while playing counts as a stall
+const LEARN_FRAMES = 4; // frames after a start that the latency is learnt from
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+const once = (el, name, timeoutMs) =>
+  new Promise((resolve) => {
+    const done = (ok) => {
+      el.removeEventListener(name, onEvent);
+      clearTimeout(timer);
+      resolve(ok);
+    };
+    const onEvent = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    el.addEventListener(name, onEvent);
+  });
+
+const same = (a, b) => !!a && !!b && a.id === b.id && a.start_time === b.start_time;
 
 export class ServerClock {
   constructor(url = "/time") {
     this.url = url;
     this.samples = [];
     this.offset = null; // server ms - performance.now() ms
+    this.count = 0;
     this.timer = null;
+    this.waiting = new Map(); // absolute URL -> resolve(PerformanceResourceTiming)
+    try {
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) this.waiting.get(entry.name)?.(entry);
+      }).observe({ type: "resource" });
+    } catch {
+      // no Resource Timing: the round trip is timed in JS
+    }
+  }
+
+  // The network stack's own timestamps for a request (the observer sees them even when the
+  // page's resource timing buffer is full); null if they do not come within timeoutMs.
+  timing(url, timeoutMs) {
+    return new Promise((resolve) => {
+      const done = (entry) => {
+        this.waiting.delete(url);
+        clearTimeout(timer);
+        resolve(entry);
+      };
+      const timer = setTimeout(() => done(null), timeoutMs);
+      this.waiting.set(url, done);
+    });
   }
 
   async sample() {
+    this.count += 1;
+    const url = new URL(`${this.url}?n=${this.count}`, location.href).href; // unique: findable
+    const timing = this.timing(url, 300);
     const t0 = performance.now();
-    const response = await fetch(this.url, { cache: "no-store" });
+    const response = await fetch(url, { cache: "no-store" });
     const { server_time: serverTime } = await response.json();
     const t1 = performance.now();
-    this.samples.push(clockSample(t0, serverTime, t1));
+    const entry = await timing;
+    const precise = entry && entry.requestStart > 0 && entry.responseStart >= entry.requestStart;
+    this.samples.push(
+      precise
+        ? clockSample(entry.requestStart, serverTime, entry.responseStart)
+        : clockSample(t0, serverTime, t1),
+    );
     if (this.samples.length > MAX_SAMPLES) this.samples.shift();
     this.offset = estimateOffset(this.samples);
   }
 
   // Several quick round trips; resolves once an estimate exists. Failures are retried later.
-  async sync(count = 6) {
+  async sync(count = 5) {
     for (let i = 0; i < count; i += 1) {
       try {
         await this.sample();
@@ -46,8 +123,12 @@ export class ServerClock {
     return this.offset !== null;
   }
 
-  start() {
-    if (!this.timer) this.timer = setInterval(() => this.sync(3), CLOCK_REFRESH);
+  // Re-measure soon after start (the first samples compete with the page loading), then
+  // every CLOCK_REFRESH ms.
+  start(round = 0) {
+    clearTimeout(this.timer);
+    const delay = CLOCK_REFRESH[Math.min(round, CLOCK_REFRESH.length - 1)];
+    this.timer = setTimeout(() => this.sync(3).finally(() => this.start(round + 1)), delay);
   }
 
   get ready() {
@@ -63,77 +144,111 @@ export class ServerClock {
   }
 }
 
-// One <video> element and what it holds.
+// One <video> element, what it holds, and the frames it recently put on screen.
 class Deck {
   constructor(element) {
     this.el = element;
     this.item = null;
-    this.frame = null; // {mediaTime, displayTime} of the last presented frame
+    this.frames = []; // [{media (s), display (local ms)}] presented while playing
+    this.clock = []; // [{media: currentTime (s), display: when it was read (local ms)}]
+    this.stalled = false;
+    this.onFrame = null; // a waiter for the next frames (see frameAfter)
+    element.playsInline = true;
+    element.addEventListener("seeking", () => this.forget());
+    element.addEventListener("emptied", () => this.forget());
+    element.addEventListener("waiting", () => (this.stalled = true));
     this.watchFrames();
   }
 
   watchFrames() {
     if (!("requestVideoFrameCallback" in HTMLVideoElement.prototype)) return;
     const onFrame = (now, meta) => {
-      this.frame = { mediaTime: meta.mediaTime, displayTime: meta.expectedDisplayTime ?? now };
+      if (!this.el.paused && !this.el.seeking) {
+        this.frames.push({ media: meta.mediaTime, display: meta.expectedDisplayTime ?? now });
+        if (this.frames.length > 30) this.frames.shift();
+        this.readClock();
+        this.onFrame?.();
+      }
       this.el.requestVideoFrameCallback(onFrame);
     };
     this.el.requestVideoFrameCallback(onFrame);
   }
 
+  forget() {
+    this.frames = [];
+    this.clock = [];
+  }
+
+  // One reading of the media clock, kept if nothing preempted the thread between its parts.
+  // Single readings jitter by a few ms while audio is time-stretched: the error is a median.
+  readClock() {
+    const before = performance.now();
+    const media = this.el.currentTime;
+    const after = performance.now();
+    if (after - before > 2) return;
+    this.clock.push({ media, display: (before + after) / 2 });
+    if (this.clock.length > 30) this.clock.shift();
+  }
+
   load(item) {
     this.item = item;
-    this.frame = null;
+    this.forget();
+    this.stalled = false;
     this.el.poster = item.poster || ""; // a frame to show while loading, never black
     this.el.src = item.video_url;
     this.el.preload = "auto";
     this.el.load();
   }
 
-  // Media position now, to well under a frame: the last presented frame's timestamp carried
-  // forward by the time since it was shown (currentTime alone moves in coarse steps).
-  position() {
-    const el = this.el;
-    if (this.frame && !el.paused && !el.seeking) {
-      const since = (performance.now() - this.frame.displayTime) / 1000;
-      if (since >= -0.1 && since < 0.25) return this.frame.mediaTime + since * el.playbackRate;
-    }
-    return el.currentTime;
+  async metadata(timeoutMs) {
+    if (this.el.readyState < 1) await once(this.el, "loadedmetadata", timeoutMs);
+  }
+
+  // The first `count` frames presented after media time `after` (fewer on timeout).
+  framesAfter(after, count, timeoutMs) {
+    const found = () => this.frames.filter((f) => f.media > after + 0.001);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(), timeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        this.onFrame = null;
+        resolve(found().slice(0, count));
+      };
+      this.onFrame = () => {
+        if (found().length >= count) finish();
+      };
+    });
+  }
+
+  fresh(nowMs) {
+    const last = this.frames[this.frames.length - 1];
+    return !!last && nowMs - last.display <= STALL_AFTER;
   }
 }
-
-const once = (el, name, timeoutMs) =>
-  new Promise((resolve) => {
-    const done = (ok) => {
-      el.removeEventListener(name, onEvent);
-      clearTimeout(timer);
-      resolve(ok);
-    };
-    const onEvent = () => done(true);
-    const timer = setTimeout(() => done(false), timeoutMs);
-    el.addEventListener(name, onEvent);
-  });
 
 export class SyncPlayer {
   // videos: two <video> elements stacked in the same place. hooks: {onItem, onMuted}
   constructor(videos, clock, hooks = {}) {
     this.decks = videos.map((el) => new Deck(el));
-    this.active = this.decks[0];
+    this.active = this.decks[0]; // the deck that holds, or is about to play, the current item
+    this.front = this.decks[0]; // the deck on top
     this.clock = clock;
     this.hooks = hooks;
     this.items = []; // [current, next] from the server
     this.control = { rate: 1, resting: false };
     this.muted = false;
     this.seeks = 0;
-    this.busy = false; // a join/seek is under way on the active deck
-    this.seekLead = 0.3; // s ahead to seek to, learnt from how long seeks take here
+    this.busy = false; // a join (load, seek, wait, play) is under way
+    this.starting = false; // a timed start is under way
+    this.seekLead = SEEK_LEAD;
+    this.latency = { sound: START_LATENCY, muted: START_LATENCY }; // learnt, per mute state
     this.switchTimer = null;
     this.shownItemId = null;
+    this.trace = []; // the last minute of controller steps, for diagnosis
     for (const deck of this.decks) {
-      deck.el.playsInline = true;
       deck.el.addEventListener("error", () => this.onMediaError(deck));
     }
-    this.layer(this.active);
+    this.layer(this.front);
     setInterval(() => this.tick(), CONTROL_INTERVAL);
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) this.clock.sync(3).then(() => this.tick());
@@ -146,29 +261,36 @@ export class SyncPlayer {
     this.tick();
   }
 
-  standby() {
-    return this.decks.find((deck) => deck !== this.active);
+  other(deck) {
+    return this.decks.find((d) => d !== deck);
   }
 
   layer(top) {
-    for (const deck of this.decks) {
-      deck.el.classList.toggle("front", deck === top);
-    }
+    this.front = top;
+    for (const deck of this.decks) deck.el.classList.toggle("front", deck === top);
+  }
+
+  setRate(el, rate) {
+    if (el.playbackRate !== rate) el.playbackRate = rate;
+  }
+
+  get startLatency() {
+    return this.latency[this.muted ? "muted" : "sound"];
   }
 
   tick() {
-    if (!this.clock.ready) return;
+    if (!this.clock.ready || this.starting) return; // a timed start owns the decks meanwhile
     const now = this.clock.now();
     const item = itemAt(this.items, now);
-    if (!item) return;
-    if (this.active.item?.id !== item.id || this.active.item.start_time !== item.start_time) {
-      const standby = this.standby();
-      if (standby.item?.id === item.id && standby.item.start_time === item.start_time) {
-        this.swap();
-      } else {
-        this.join(this.active, item);
-      }
-    } else if (!this.busy) {
+    if (!item) {
+      for (const deck of this.decks) deck.el.pause(); // nothing to play (an empty channel)
+      return;
+    }
+    if (!same(this.active.item, item)) {
+      const standby = this.other(this.active);
+      if (same(standby.item, item)) this.startNext(standby); // the switch timer was late
+      else this.join(item, this.decks.find((d) => d !== this.front));
+    } else if (!this.busy && !this.starting) {
       this.steer(item, now);
     }
     this.preload(now);
@@ -182,82 +304,125 @@ export class SyncPlayer {
     }
   }
 
-  // Keep the following item loaded and paused on its first frame in the hidden deck, and arm a
-  // timer for its exact start.
+  // Keep the following item loaded and paused on its first frame in the hidden deck, with a
+  // timer to start it on time. Never touches a deck that is still on screen.
   preload(now) {
     const upcoming = this.items.find((item) => item.start_time > now);
-    if (!upcoming) return;
-    const standby = this.standby();
-    if (standby.item?.id !== upcoming.id || standby.item.start_time !== upcoming.start_time) {
-      standby.load(upcoming);
-      standby.el.pause();
-      standby.el.muted = true;
-      standby.el.currentTime = 0;
-      clearTimeout(this.switchTimer);
-      this.switchTimer = null;
+    const deck = this.other(this.active);
+    if (!upcoming || deck === this.front || this.busy) return;
+    if (!same(deck.item, upcoming)) {
+      deck.load(upcoming);
+      deck.el.pause();
+      deck.el.muted = true;
+      deck.el.currentTime = 0;
+      this.clearSwitch();
     }
     if (!this.switchTimer) {
-      const wait = (upcoming.start_time - now) * 1000;
+      const wait = (upcoming.start_time - this.startLatency - now) * 1000 - SWITCH_EARLY;
       this.switchTimer = setTimeout(() => {
         this.switchTimer = null;
-        this.tick();
+        if (same(deck.item, upcoming) && this.active !== deck) this.startNext(deck);
       }, Math.max(0, wait));
     }
   }
 
-  // The preloaded deck starts now; it goes in front once it shows a frame, so the old video's
-  // last frame stays up meanwhile instead of a black screen.
-  swap() {
-    const previous = this.active;
-    const next = this.standby();
-    this.active = next;
-    this.control = { rate: 1, resting: false };
-    next.el.playbackRate = 1;
-    next.el.muted = this.muted;
-    const shown = () => {
-      this.layer(next);
-      previous.el.pause();
-    };
-    if ("requestVideoFrameCallback" in next.el) next.el.requestVideoFrameCallback(shown);
-    else next.el.addEventListener("playing", shown, { once: true });
-    setTimeout(shown, 300); // never keep the old one up for long if frames are not reported
-    this.start(next);
-    const offset = this.clock.now() - next.item.start_time;
-    if (Math.abs(offset - next.el.currentTime) > 0.1) this.join(next, next.item); // late swap
+  clearSwitch() {
+    clearTimeout(this.switchTimer);
+    this.switchTimer = null;
+  }
+
+  // The switch: the preloaded deck starts its item on time. If it is not ready, or this runs
+  // late, it joins like a newcomer instead (seek ahead, wait, play), the old frame still up.
+  async startNext(deck) {
+    if (this.starting) return;
+    this.active = deck;
+    this.clearSwitch();
+    const item = deck.item;
+    if (deck.el.readyState < 2 || this.busy) {
+      this.join(item, deck);
+      return;
+    }
+    this.starting = true;
+    try {
+      if (!(await this.playAt(deck, item, deck.el.currentTime, LATE_SWITCH))) {
+        this.starting = false;
+        this.join(item, deck);
+      }
+    } finally {
+      this.starting = false;
+    }
   }
 
   // Seek so that playback starts exactly on schedule: seek a little ahead, wait on that frame
-  // until the schedule gets there, then play. The lead adapts to how slow seeks are here.
-  async join(deck, item) {
-    if (deck.item !== item) {
-      deck.load(item);
-      this.layer(deck);
-    }
+  // until the schedule gets there, then play. The lead adapts to how long seeks take here.
+  async join(item, deck) {
     if (this.busy) return;
     this.busy = true;
+    this.active = deck;
+    this.clearSwitch();
     this.seeks += 1;
+    const current = () => this.active === deck && same(deck.item, item);
     try {
-      for (let attempt = 0; attempt < 4 && deck.item === item; attempt += 1) {
+      if (!same(deck.item, item)) deck.load(item);
+      await deck.metadata(5000); // so the first seek times the seek, not the load
+      for (let attempt = 0; attempt < 4 && current(); attempt += 1) {
         deck.el.pause();
-        const target = this.clock.now() - item.start_time + this.seekLead;
-        if (target >= item.duration - 0.05) break; // too close to the end: wait for the next
-        const started = performance.now();
-        deck.el.currentTime = Math.max(0, target);
+        const target = Math.max(0, this.clock.now() - item.start_time + this.seekLead);
+        if (target >= item.duration - 0.1) break; // too close to the end: wait for the next
+        const began = performance.now();
+        deck.el.currentTime = target;
         await once(deck.el, "seeked", 5000);
-        const waitMs = (item.start_time + Math.max(0, target) - this.clock.now()) * 1000;
-        if (waitMs >= 0) {
-          await new Promise((resolve) => setTimeout(resolve, waitMs));
-          this.control = { rate: 1, resting: false };
-          deck.el.playbackRate = 1;
-          await this.start(deck);
-          break;
-        }
-        // The seek took longer than the lead: aim further ahead next time.
-        this.seekLead = Math.min(3, ((performance.now() - started) / 1000) * 1.5 + 0.1);
+        if (deck.el.readyState < 3) await once(deck.el, "canplay", 3000);
+        this.seekLead = nextSeekLead(this.seekLead, (performance.now() - began) / 1000);
+        if (!current() || (await this.playAt(deck, item, target, 0.03))) break;
       }
     } finally {
       this.busy = false;
     }
+  }
+
+  // Play the paused deck so that its current frame (media time `position`) is on screen when
+  // the schedule reaches it, bring it to the front at that instant, and learn the latency from
+  // the first frames. Returns false, without playing, if that moment passed more than
+  // `tolerance` s ago.
+  async playAt(deck, item, position, tolerance) {
+    const due = item.start_time + position; // server time the paused frame is due
+    const playAt = due - this.startLatency;
+    if (this.clock.now() - playAt > tolerance) return false;
+    for (let left = playAt - this.clock.now(); left > 0.002; left = playAt - this.clock.now()) {
+      await sleep(left > 0.03 ? left * 1000 - 15 : left * 1000); // coarse, then a short last hop
+    }
+    if (this.active !== deck) return true; // superseded while waiting
+    // A late start (a busy main thread fires timers late) begins a little fast instead.
+    const lead = due - this.clock.now();
+    const late = Math.max(0, this.startLatency - lead);
+    // Never exactly 1: see controlStep in timing.js.
+    const faster = Math.min(MAX_RATE_DELTA, Math.max(REST_OFFSET, late / CATCH_UP));
+    const rate = Math.round((1 + faster) * 10000) / 10000;
+    this.control = { rate, resting: false };
+    this.setRate(deck.el, rate);
+    const calledAt = performance.now();
+    const muted = this.muted;
+    const started = this.start(deck);
+    const reveal = () => {
+      if (this.active !== deck || this.front === deck) return;
+      const previous = this.front;
+      this.layer(deck);
+      previous.el.pause();
+    };
+    setTimeout(reveal, Math.max(0, (due - this.clock.now()) * 1000));
+    const frames = await deck.framesAfter(position, LEARN_FRAMES, 1000);
+    await started;
+    reveal();
+    const error = frames.length ? this.error(deck, item) : null;
+    if (error !== null && muted === this.muted) {
+      // What the error would be at rate 1, so the catch-up does not teach a shorter latency.
+      const ran = Math.max(0, performance.now() - calledAt - this.startLatency * 1000);
+      const observed = error - ((rate - 1) * ran) / 1000;
+      const key = muted ? "muted" : "sound";
+      this.latency[key] = learnLatency(this.latency[key], lead, observed);
+    }
+    return true;
   }
 
   // Play; unmuted when the browser allows it, else muted (and say so, for a "tap for sound").
@@ -283,35 +448,74 @@ export class SyncPlayer {
     await this.start(this.active);
   }
 
+  // How far the deck's media clock is from the schedule (s, + ahead): the median of its recent
+  // readings (one per presented frame), or null while it has nothing to say (loading, paused).
+  // currentTime is the pipeline's clock and moves continuously; presented frames follow it on
+  // the display's vsync grid, so their error jumps by a vsync or a whole frame whenever the
+  // renderer re-phases or drops one: exact as truth, jumpy as feedback. The controller steers
+  // this one (a shown frame then lands within about half a vsync of its time).
+  error(deck, item) {
+    const el = deck.el;
+    if (el.paused || el.seeking || el.readyState < 2) return null;
+    const args = [performance.now(), this.clock.offset, item.start_time, el.playbackRate];
+    const smooth = frameError(deck.clock, ...args, 3);
+    if (smooth !== null) return smooth;
+    deck.readClock(); // no frames lately (a hidden tab, a stall): read it directly
+    return frameError(deck.clock.slice(-1), ...args, 1);
+  }
+
+  // The error of the frames on screen (s, + ahead), from the last FRAME_WINDOW ms of them.
+  displayError(deck, item, minFrames = 3) {
+    const now = performance.now();
+    const offset = this.clock.offset;
+    return frameError(deck.frames, now, offset, item.start_time, deck.el.playbackRate, minFrames);
+  }
+
   steer(item, now) {
-    const el = this.active.el;
-    if (el.readyState < 2) return;
-    const expected = now - item.start_time;
-    if (expected >= item.duration) return; // past its end: the next item takes over
-    const error = this.active.position() - expected;
+    const deck = this.active;
+    const el = deck.el;
+    if (now - item.start_time >= item.duration - 0.05) return; // its end: the next takes over
     if (el.paused && !el.ended) {
-      this.start(this.active);
+      this.join(item, deck); // paused from outside (media keys, a blocked play): seek back in
+      return;
     }
-    const step = controlStep(error, this.control);
+    const fresh = deck.fresh(performance.now());
+    if (!fresh && !el.paused) deck.stalled = true; // no frames: waiting for data, or frozen
+    const error = this.error(deck, item);
+    if (error === null) return;
+    const seekAbove = deck.stalled ? STALL_SEEK_THRESHOLD : SEEK_THRESHOLD;
+    if (fresh) deck.stalled = false;
+    const step = controlStep(error, this.control, seekAbove);
     this.control = step;
     if (step.seek) {
-      this.join(this.active, item);
-    } else if (el.playbackRate !== step.rate) {
-      el.playbackRate = step.rate;
+      this.join(item, deck);
+      return;
     }
+    this.setRate(el, step.rate);
+    this.trace.push([performance.now(), error, this.displayError(deck, item), step.rate]);
+    if (this.trace.length > 240) this.trace.shift();
   }
 
   onMediaError(deck) {
     // A failed load (e.g. the server restarting): forget it so the next tick loads it afresh.
-    if (deck.item) setTimeout(() => { deck.item = null; this.tick(); }, 1000);
+    if (deck.item) {
+      setTimeout(() => {
+        deck.item = null;
+        this.tick();
+      }, 1000);
+    }
   }
 
   status() {
-    const item = this.active.item;
+    const deck = this.active;
+    const item = deck.item;
     const ready = this.clock.ready && !!item;
     const expected = ready ? this.clock.now() - item.start_time : null;
-    const position = ready ? this.active.position() : null;
-    const el = this.active.el;
+    const media = ready ? this.error(deck, item) : null;
+    const shown = ready ? this.displayError(deck, item) : null;
+    const error = shown ?? media;
+    const el = deck.el;
+    const position = ready ? (error !== null ? expected + error : el.currentTime) : null;
     return {
       ready,
       playing: ready && !el.paused && !el.seeking && el.readyState >= 3,
@@ -325,6 +529,9 @@ export class SyncPlayer {
       muted: this.muted,
       clockOffsetMs: this.clock.offset,
       rttMs: this.clock.rtt,
+      mediaOffsetMs: media === null ? null : media * 1000,
+      startLatencyMs: this.startLatency * 1000,
+      seekLeadMs: this.seekLead * 1000,
     };
   }
 }

@@ -1,17 +1,36 @@
-// The sync engine's pure maths: clock-offset estimation and the playback controller.
+// The sync engine's pure maths: clock offset, frame error, start latency and the controller.
 // No DOM, no clock reads: every function maps numbers to numbers, so the same test vectors
-// check this file (in Chromium) and its Python twin, shared/timing.py.
+// (tests/timing_vectors.json) check this file in Chromium and its Python twin, shared/timing.py.
+//
+// Units: local times (performance.now()) in ms, server times and media times in seconds.
+// An error is media position minus where the schedule says it should be, in s; + is ahead.
 
 export const SEEK_THRESHOLD = 1.0; // s: further off than this, seek instead of nudging the rate
-export const DEADBAND_ENTER = 0.008; // s: at rest once the error is this small...
-export const DEADBAND_EXIT = 0.02; // s: ...and stay at rest until it grows past this
+export const STALL_SEEK_THRESHOLD = 0.25; // s: after a stall, seek back in from this far off
+export const DEADBAND_ENTER = 0.006; // s: at rest once the error is this small...
+export const DEADBAND_EXIT = 0.018; // s: ...and stay at rest until it grows past this
 export const MAX_RATE_DELTA = 0.05; // playback rate stays within 1 ± 5 %
-export const GAIN = 0.5; // rate change per second of error: 40 ms off -> 2 % faster or slower
+export const GAIN = 0.8; // rate change per second of error: 25 ms off -> 2 % faster or slower
 export const RATE_STEP = 0.01; // largest rate change per control step, so changes are smooth
+export const REST_OFFSET = 0.003; // the rate never comes closer to 1 than this (see controlStep)
+export const REST_SWING = 0.003; // s: at rest, the slow drift turns round this far past 0
 export const KEEP_SAMPLES = 3; // the lowest-delay clock samples the estimate is taken from
+export const FRAME_WINDOW = 300; // ms of recent presented frames the error is taken from
+export const LATENCY_GAIN = 0.5; // how fast the learnt start latency follows what it observes
+export const MAX_LATENCY = 0.4; // s: bounds of the learnt start latency
+export const MIN_LEAD = 0.12; // s: bounds of the seek lead (how far ahead a join seeks)
+export const MAX_LEAD = 3.0;
 
-// One round trip to the server's clock. t0/t1: local monotonic ms around the request;
-// serverTime: the server's Unix seconds. Assumes the reply took half the round trip.
+const clamp = (x, lo, hi) => Math.min(hi, Math.max(lo, x));
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+// One round trip to the server's clock. t0/t1: local ms when the request left and the reply
+// arrived; serverTime: the server's Unix seconds. Assumes the reply took half the round trip.
 export function clockSample(t0, serverTime, t1) {
   return { rtt: t1 - t0, offset: serverTime * 1000 - (t0 + t1) / 2 };
 }
@@ -21,26 +40,66 @@ export function clockSample(t0, serverTime, t1) {
 export function estimateOffset(samples, keep = KEEP_SAMPLES) {
   if (samples.length === 0) return null;
   const best = [...samples].sort((a, b) => a.rtt - b.rtt).slice(0, keep);
-  const offsets = best.map((s) => s.offset).sort((a, b) => a - b);
-  const mid = Math.floor(offsets.length / 2);
-  return offsets.length % 2 ? offsets[mid] : (offsets[mid - 1] + offsets[mid]) / 2;
+  return median(best.map((s) => s.offset));
 }
 
-const clamp = (x, lo, hi) => Math.min(hi, Math.max(lo, x));
+// How far the picture is from the schedule now, from the frames the compositor presented:
+// frames [{media (s), display (local ms)}], each one's error carried forward to nowMs at the
+// current rate. The median of the recent ones ignores one frame shown a vsync early or late.
+// null when fewer than minFrames were presented within FRAME_WINDOW ms (paused, stalled...).
+export function frameError(frames, nowMs, offsetMs, startTime, rate = 1, minFrames = 1) {
+  const errors = frames
+    .filter((f) => nowMs - f.display <= FRAME_WINDOW)
+    .map((f) => {
+      const shownAt = (f.display + offsetMs) / 1000;
+      return f.media - (shownAt - startTime) + ((rate - 1) * (nowMs - f.display)) / 1000;
+    });
+  return errors.length >= Math.max(1, minFrames) ? median(errors) : null;
+}
 
-// One controller step. error: media position minus where the schedule says it should be (s);
-// positive means ahead. prev: {rate, resting} from the previous step.
-// Returns {seek, rate, resting}: seek only when far off; otherwise a rate close to 1 that moves
-// at most RATE_STEP per step, and exactly 1 inside the deadband (so it never hunts).
-export function controlStep(error, prev = { rate: 1, resting: false }) {
-  if (!Number.isFinite(error) || Math.abs(error) > SEEK_THRESHOLD) {
-    return { seek: true, rate: 1, resting: false };
+// One controller step. error: s (+ ahead). prev: {rate, resting} from the previous step.
+// Returns {seek, rate, resting}: seek only when further off than seekAbove; otherwise a rate
+// within 1 ± MAX_RATE_DELTA that moves at most RATE_STEP per step, proportional to the error
+// outside the deadband, a slow drift toward 0 inside it (hysteresis: it never hunts the edge).
+//
+// Chromium stops time-stretching audio for rates within ~0.1 % of 1, and starting it again sets
+// playback back ~21 ms (measured, muted or not; moving between rates outside that band costs
+// nothing). A controller that rested at exactly 1 would lose that much at every correction. So
+// the rate stays at least REST_OFFSET away from 1: at rest it drifts at 1 ± REST_OFFSET
+// (0.3 ms/s) toward the schedule and turns round REST_SWING past it.
+export function controlStep(error, prev = { rate: 1, resting: false }, seekAbove = SEEK_THRESHOLD) {
+  if (!Number.isFinite(error) || Math.abs(error) > seekAbove) {
+    return { seek: true, rate: 1 + REST_OFFSET, resting: false };
   }
   const magnitude = Math.abs(error);
   const resting = prev.resting ? magnitude <= DEADBAND_EXIT : magnitude <= DEADBAND_ENTER;
-  const target = resting ? 1 : 1 - clamp(GAIN * error, -MAX_RATE_DELTA, MAX_RATE_DELTA);
-  const rate = clamp(target, prev.rate - RATE_STEP, prev.rate + RATE_STEP);
+  const toward = error > 0 ? -1 : 1; // the direction that reduces the error
+  let target;
+  if (resting) {
+    let drift = prev.resting ? Math.sign(prev.rate - 1) || toward : toward;
+    if (magnitude > REST_SWING) drift = toward;
+    target = 1 + drift * REST_OFFSET;
+  } else {
+    target = 1 - clamp(GAIN * error, -MAX_RATE_DELTA, MAX_RATE_DELTA);
+  }
+  let rate = clamp(target, prev.rate - RATE_STEP, prev.rate + RATE_STEP);
+  if (Math.abs(rate - 1) < REST_OFFSET) rate = 1 + (Math.sign(rate - 1) || toward) * REST_OFFSET;
   return { seek: false, rate: Math.round(rate * 10000) / 10000, resting };
+}
+
+// The start latency: play() was called leadUsed s before the schedule reached the paused
+// position, and the first frames came out observedError s off (- late). The real latency was
+// leadUsed - observedError; move the estimate part of the way there.
+export function learnLatency(latency, leadUsed, observedError) {
+  const seen = leadUsed - observedError;
+  return clamp(latency + LATENCY_GAIN * (seen - latency), 0, MAX_LATENCY);
+}
+
+// How far ahead of the schedule a join seeks: enough to cover the seek (tookSeconds, the last
+// one's duration) with a margin, following fast seeks down as well as slow ones up.
+export function nextSeekLead(lead, tookSeconds) {
+  const wanted = tookSeconds * 1.5 + 0.08;
+  return clamp(wanted > lead ? wanted : (lead + wanted) / 2, MIN_LEAD, MAX_LEAD);
 }
 
 // Which item of the schedule plays at serverNow: the last one that has started.
