@@ -43,7 +43,9 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
         live.stop()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while sync Playwright is running it holds an event loop in this
+# thread, and pytest-asyncio could not run async tests in other modules meanwhile.
+@pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
