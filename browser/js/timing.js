@@ -13,7 +13,7 @@ export const MAX_RATE_DELTA = 0.05; // playback rate stays within 1 ± 5 %
 export const GAIN = 0.8; // rate change per second of error: 25 ms off -> 2 % faster or slower
 export const RATE_STEP = 0.01; // largest rate change per control step, so changes are smooth
 export const REST_OFFSET = 0.003; // the rate never comes closer to 1 than this (see controlStep)
-export const REST_SWING = 0.003; // s: at rest, the slow drift turns round this far past 0
+export const REST_SWING = 0.0015; // s: at rest, the slow drift turns round this far past 0
 export const KEEP_SAMPLES = 3; // the lowest-delay clock samples the estimate is taken from
 export const FRAME_WINDOW = 300; // ms of recent presented frames the error is taken from
 export const LATENCY_GAIN = 0.5; // how fast the learnt start latency follows what it observes
@@ -66,7 +66,7 @@ export function frameError(frames, nowMs, offsetMs, startTime, rate = 1, minFram
 // playback back ~21 ms (measured, muted or not; moving between rates outside that band costs
 // nothing). A controller that rested at exactly 1 would lose that much at every correction. So
 // the rate stays at least REST_OFFSET away from 1: at rest it drifts at 1 ± REST_OFFSET
-// (0.3 ms/s) toward the schedule and turns round REST_SWING past it.
+// (3 ms/s) toward the schedule and turns round REST_SWING past it.
 export function controlStep(error, prev = { rate: 1, resting: false }, seekAbove = SEEK_THRESHOLD) {
   if (!Number.isFinite(error) || Math.abs(error) > seekAbove) {
     return { seek: true, rate: 1 + REST_OFFSET, resting: false };
