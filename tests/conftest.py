@@ -28,6 +28,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
 
 
+@pytest.fixture(scope="session")
+def steady_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server playing one 5-minute video: no switch lands in the middle of a test."""
+    from .mediafiles import make_channel
+
+    workdir = tmp_path_factory.mktemp("steady")
+    samples = make_channel(workdir / "samples", ("steady", 300.0))
+    with LiveServer(workdir, {"STATIC_DIR": str(samples)}) as live:
+        yield live
+
+
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """Start servers with their own settings; all are stopped after the test."""

@@ -125,11 +125,13 @@ def test_votes_follow_the_id_not_a_shifted_index(server: LiveServer) -> None:
         assert "index" in stale.json()["error"]
 
 
-def test_stream_announces_votes(server: LiveServer) -> None:
-    with stream(server.url) as events:
+def test_stream_announces_votes(steady_server: LiveServer) -> None:
+    with stream(steady_server.url) as events:
         current = events.next().data
         with httpx.Client() as client:
-            answer = _vote(client, server.url, "like", current["index"], current["id"]).json()
+            answer = _vote(
+                client, steady_server.url, "like", current["index"], current["id"]
+            ).json()
         update = events.until(lambda s: s["reason"] == "vote" and s["id"] == current["id"])
     assert update.data["likes"] == answer["likes"]
 

@@ -22,6 +22,7 @@ def app_with(flow: bool) -> tuple[Quart, dict[str, int]]:
 
     @app.post("/up")
     async def up() -> str:
+        await asyncio.sleep(0.3)  # a slow start: a fast client has offered everything by now
         async for chunk in request.body:
             # Each read returns everything buffered so far: its size is the backlog.
             seen["peak"] = max(seen["peak"], len(chunk))

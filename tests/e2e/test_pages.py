@@ -35,13 +35,13 @@ def page(browser: Any) -> Any:
 
 
 def test_standard_page_plays_with_title_progress_votes_and_next(
-    server: LiveServer, page: Any
+    steady_server: LiveServer, page: Any
 ) -> None:
-    page.goto(server.url + "/")
+    page.goto(steady_server.url + "/")
     status = wait_until(
         page, "window.simulcastStatus && simulcastStatus().playing && simulcastStatus()"
     )
-    state = httpx.get(server.url + "/videos").json()
+    state = httpx.get(steady_server.url + "/videos").json()
     titles = {v["id"]: v["title"] for v in state["videos"]}
     assert page.inner_text("#title") == titles[status["videoId"]]
     assert page.inner_text("#next") in titles.values()
