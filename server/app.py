@@ -61,12 +61,9 @@ def create_app(settings: Settings | None = None) -> Quart:
     state = Services(settings)
     app.extensions["simulcast"] = state
 
-    from .routes import media, register
+    from .routes import register
 
     register(app)
-    # A video's WebM rendition and poster, beside its /media/v/<id> (server/transcode).
-    app.add_url_rule("/media/v/<video_id>/webm", "media.rendition", media.rendition)
-    app.add_url_rule("/media/v/<video_id>/poster.jpg", "media.poster", media.poster)
 
     @app.before_serving
     async def start() -> None:

@@ -48,22 +48,16 @@ class Broker:
             queue.get_nowait()
         queue.put_nowait(None)
 
-    async def subscribe(
-        self, first: Callable[[], bytes], keepalive: float = 15.0
-    ) -> AsyncIterator[bytes]:
-        """Yields `first()`, then every published event, and a keep-alive comment after
-        `keepalive` quiet seconds. `first` is called once subscribed, so nothing published
-        in between can be missed."""
+    async def subscribe(self, first: Callable[[], bytes]) -> AsyncIterator[bytes]:
+        """Yields `first()`, then every published event (keep-alive comments included: the
+        channel publishes one to everybody at once, far cheaper than a timer per client).
+        `first` is called once subscribed, so nothing published in between can be missed."""
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(self._queue_size)
         self._queues.add(queue)
         try:
             yield first()
             while True:
-                try:
-                    message = await asyncio.wait_for(queue.get(), keepalive)
-                except TimeoutError:
-                    yield KEEPALIVE
-                    continue
+                message = await queue.get()
                 if message is None:
                     return
                 yield message

@@ -23,9 +23,12 @@ def register(app: Quart) -> None:
         ("/healthz", "GET", api.health),
         ("/uploads", "POST", uploads.upload),
         ("/media/v/<video_id>", "GET", media.video),
+        ("/media/v/<video_id>/webm", "GET", media.rendition),
+        ("/media/v/<video_id>/poster.jpg", "GET", media.poster),
     ]
     for rule, method, view in routes:
         endpoint = view.__module__.rsplit(".", 1)[-1] + "." + view.__name__
         app.add_url_rule(rule, endpoint, view, methods=[method])
     app.register_error_handler(404, api.not_found)
     app.register_error_handler(405, api.method_not_allowed)
+    app.register_error_handler(Exception, api.unexpected)

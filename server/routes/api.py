@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 from typing import Any
 
 from quart import Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from ..app import services
 from ..catalog import Video
@@ -15,6 +17,8 @@ from ..storage import StorageError
 from ..store import Counts
 from ..transcode import sources
 from ._viewer import remember, viewer_id
+
+log = logging.getLogger(__name__)
 
 
 def error(status: int, message: str, **extra: Any) -> Response:
@@ -29,6 +33,15 @@ async def not_found(_: Exception) -> Response:
 
 async def method_not_allowed(_: Exception) -> Response:
     return error(405, "Method not allowed.")
+
+
+async def unexpected(failure: Exception) -> Response | HTTPException:
+    """Anything unforeseen (the shared store away, say) answers JSON a page can show, not a
+    bare 500 page; the traceback goes to the log."""
+    if isinstance(failure, HTTPException):
+        return failure
+    log.error("%s %s failed", request.method, request.path, exc_info=failure)
+    return error(503, "The server cannot do that right now; please try again in a moment.")
 
 
 async def server_time() -> Response:
