@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STALE = 0.1  # s without a new frame after which a page counts as frozen on its last frame
-FRAME = 1 / 30
 
 
 @dataclass(frozen=True)

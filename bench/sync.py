@@ -19,6 +19,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -233,6 +234,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         proxy.terminate()
         proxy.wait()
         server.stop()
+        if args.keep:
+            print(f"server folder and logs kept in {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     if args.dump:
         dump = {
             "marks": marks,
@@ -250,10 +255,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         Path(args.dump).write_text(json.dumps(dump))
     return report(clients, states, marks, version, args)
-
-
-def fmt_ms(x: float) -> str:
-    return "   n/a" if math.isnan(x) else f"{x * 1000:6.1f}"
 
 
 def report(
@@ -410,6 +411,7 @@ def main() -> None:
     parser.add_argument("--no-recovery", action="store_true", help="skip the outage phase")
     parser.add_argument("--static-dir", help="videos to play instead of static/")
     parser.add_argument("--json", help="also write the JSON result to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the server's folder and log")
     parser.add_argument("--dump", help="write the raw recordings (frames, events) to this file")
     args = parser.parse_args()
     result = asyncio.run(run(args))

@@ -24,6 +24,7 @@ REST_SWING = 0.0015
 KEEP_SAMPLES = 3
 FRAME_WINDOW = 300
 LATENCY_GAIN = 0.5
+LATENCY_STEP = 0.03
 MAX_LATENCY = 0.4
 MIN_LEAD = 0.12
 MAX_LEAD = 3.0
@@ -116,7 +117,8 @@ def control_step(
 
 def learn_latency(latency: float, lead_used: float, observed_error: float) -> float:
     seen = lead_used - observed_error
-    return _clamp(latency + LATENCY_GAIN * (seen - latency), 0.0, MAX_LATENCY)
+    step = _clamp(LATENCY_GAIN * (seen - latency), -LATENCY_STEP, LATENCY_STEP)
+    return _clamp(latency + step, 0.0, MAX_LATENCY)
 
 
 def next_seek_lead(lead: float, took_seconds: float) -> float:

@@ -415,6 +415,9 @@ export class SyncPlayer {
     await started;
     reveal();
     const error = frames.length ? this.error(deck, item) : null;
+    // Far off already (the pipeline started very late on a starved machine): as after a
+    // stall, the next step seeks rather than spend seconds catching up at 5 %.
+    if (error === null || Math.abs(error) > STALL_SEEK_THRESHOLD) deck.stalled = true;
     if (error !== null && muted === this.muted) {
       // What the error would be at rate 1, so the catch-up does not teach a shorter latency.
       const ran = Math.max(0, performance.now() - calledAt - this.startLatency * 1000);

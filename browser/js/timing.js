@@ -17,6 +17,7 @@ export const REST_SWING = 0.0015; // s: at rest, the slow drift turns round this
 export const KEEP_SAMPLES = 3; // the lowest-delay clock samples the estimate is taken from
 export const FRAME_WINDOW = 300; // ms of recent presented frames the error is taken from
 export const LATENCY_GAIN = 0.5; // how fast the learnt start latency follows what it observes
+export const LATENCY_STEP = 0.03; // s: most it moves per start (one starved start teaches little)
 export const MAX_LATENCY = 0.4; // s: bounds of the learnt start latency
 export const MIN_LEAD = 0.12; // s: bounds of the seek lead (how far ahead a join seeks)
 export const MAX_LEAD = 3.0;
@@ -89,10 +90,11 @@ export function controlStep(error, prev = { rate: 1, resting: false }, seekAbove
 
 // The start latency: play() was called leadUsed s before the schedule reached the paused
 // position, and the first frames came out observedError s off (- late). The real latency was
-// leadUsed - observedError; move the estimate part of the way there.
+// leadUsed - observedError; move the estimate part of the way there, by LATENCY_STEP at most.
 export function learnLatency(latency, leadUsed, observedError) {
   const seen = leadUsed - observedError;
-  return clamp(latency + LATENCY_GAIN * (seen - latency), 0, MAX_LATENCY);
+  const step = clamp(LATENCY_GAIN * (seen - latency), -LATENCY_STEP, LATENCY_STEP);
+  return clamp(latency + step, 0, MAX_LATENCY);
 }
 
 // How far ahead of the schedule a join seeks: enough to cover the seek (tookSeconds, the last
