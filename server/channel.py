@@ -83,10 +83,18 @@ class Channel:
     def current(self, now: float | None = None) -> NowPlaying | None:
         return clock.now_playing(self.playlist, self.anchor, self.now() if now is None else now)
 
-    async def refresh(self) -> None:
+    async def _load(self) -> Snapshot:
+        """The store's state, first restored from this process's copy if the store is blank
+        (never written: version 0) while this process knows a catalog. Every read that may lead
+        to a write goes through here: a write on a blank store (a switch, an upload) would make
+        it look used and so lose the catalog for good."""
         snapshot = await self.store.load()
         if snapshot.state.version == 0 and not snapshot.videos and self.videos:
             snapshot = await self._restore()
+        return snapshot
+
+    async def refresh(self) -> None:
+        snapshot = await self._load()
         self.videos = snapshot.videos
         self.anchor = snapshot.state.anchor
         self.version = snapshot.state.version
@@ -171,7 +179,7 @@ class Channel:
     ) -> None:
         """Optimistic concurrency: recompute from fresh state until our write wins."""
         while True:
-            snapshot = await self.store.load()
+            snapshot = await self._load()
             playlist = [v for v in snapshot.videos if v.playable]
             anchor = change(playlist, snapshot.state.anchor, self.now())
             if await self.store.commit(
@@ -205,7 +213,7 @@ class Channel:
     async def advance(self) -> bool:
         """Record the switch the clock already implies. Every worker may race to do it; the
         store's version check lets exactly one write win and the others just reload."""
-        snapshot = await self.store.load()
+        snapshot = await self._load()
         playlist = [v for v in snapshot.videos if v.playable]
         anchor = clock.reanchor(playlist, snapshot.state.anchor, self.now())
         won = anchor != snapshot.state.anchor and await self.store.commit(

@@ -390,6 +390,21 @@ async def test_redis_away_then_back(
             assert on_schedule(videos, first, await again.wait(bool))
 
 
+async def test_a_wiped_redis_is_restored_not_left_blank(
+    cluster: Callable[..., list[LiveServer]], redis_url: str
+) -> None:
+    """FLUSHALL sends no notice: the workers learn of it at their next write, a switch within
+    two seconds here. That write must restore the catalog, not record a switch on a blank store
+    (which would make it look used and leave the channel empty for good)."""
+    a, b = cluster(2, {"REDIS_URL": redis_url})
+    videos = [v.id for v in playlist(a)]
+    redis.Redis.from_url(redis_url).flushall()
+    await asyncio.sleep(2.5)  # past at least one switch
+    await eventually(lambda: all([v.id for v in playlist(s)] == videos for s in (a, b)))
+    stored = redis.Redis.from_url(redis_url).hlen("simulcast:videos")
+    assert stored == len(videos)
+
+
 @pytest.mark.parametrize("store", ["redis", "sqlite"])
 def test_hypercorn_workers_share_the_channel(
     store: str, tmp_path: Path, videos_dir: Path, request: pytest.FixtureRequest
