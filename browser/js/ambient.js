@@ -2,7 +2,8 @@
 // cursor hides when idle, and the first click or key goes fullscreen (and turns sound on).
 
 import { startChannel } from "./channel.js";
-import { ServerClock, SyncPlayer } from "./sync.js";
+import { ServerClock } from "./clock.js";
+import { SyncPlayer } from "./sync.js";
 
 const CAPTION_MS = 4000;
 const CURSOR_IDLE_MS = 2000;

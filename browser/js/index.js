@@ -2,7 +2,8 @@
 
 import { clockTime } from "./format.js";
 import { startChannel } from "./channel.js";
-import { ServerClock, SyncPlayer } from "./sync.js";
+import { ServerClock } from "./clock.js";
+import { SyncPlayer } from "./sync.js";
 
 const $ = (id) => document.getElementById(id);
 const clock = new ServerClock();

@@ -13,6 +13,7 @@ function choose(chosen) {
   $("send").disabled = !file;
   $("result").textContent = "";
   $("result").className = "message";
+  if (file) $("progress").hidden = true; // a new file: the last upload's bar goes
 }
 
 $("file").addEventListener("change", () => choose($("file").files[0]));
@@ -84,7 +85,7 @@ $("form").addEventListener("submit", (event) => {
       showResult(true, `“${video.title}” (${clockTime(video.duration)}): ${answer.message}`);
       watched = video.status === "processing" ? { id: video.id, title: video.title } : null;
       if (watched) follow(video);
-      else $("progress").hidden = true;
+      else setBar(1); // done: the full bar stays beside the message until the next file
       refresh();
     } else {
       showResult(false, answer.error || `Upload failed (${request.status}).`);
