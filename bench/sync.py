@@ -35,19 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench import _analysis as an  # noqa: E402
 from bench._probe import DRAIN, RECORDER, PageClock, parse_drain, skew_script  # noqa: E402
-from tests.live import LiveServer, free_port  # noqa: E402
+from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port  # noqa: E402
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
 TRACE = "() => window.simulcast?.player?.trace?.splice(0) ?? []"
 OUTAGE = 10.0  # s the server is away in the recovery phase
 STATUS = "() => window.simulcastStatus && {...window.simulcastStatus(), at: performance.now()}"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-from .live import ROOT
+from .live import ROOT, stop_process
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 EXAMPLE = ROOT / "examples" / "nginx.conf"
@@ -81,15 +80,8 @@ class NginxServer:
         raise TimeoutError(f"nginx did not listen on port {self.port}")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
         # TERM, not the graceful QUIT: that one waits for open event streams to end.
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
     def __enter__(self) -> NginxServer:
         return self.start()
