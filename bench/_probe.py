@@ -80,31 +80,12 @@ RECORDER = r"""
 })();
 """
 
-# A device whose wall clock is wrong: Date and performance.timeOrigin are shifted by SKEW ms.
-SKEW = r"""
-(() => {
-  const skew = %r;
-  const RealDate = Date;
-  const origin = performance.timeOrigin;
-  class SkewedDate extends RealDate {
-    constructor(...args) { if (args.length) super(...args); else super(RealDate.now() + skew); }
-    static now() { return RealDate.now() + skew; }
-  }
-  window.Date = SkewedDate;
-  Object.defineProperty(Performance.prototype, "timeOrigin", { get: () => origin + skew });
-})();
-"""
-
 DRAIN = """() => {
   const log = window.__benchLog;
   if (!log) return null;
   const out = { frames: log.frames.splice(0), events: log.events.splice(0) };
   return JSON.stringify(out);
 }"""
-
-
-def skew_script(skew_ms: float) -> str:
-    return SKEW % skew_ms
 
 
 @dataclass

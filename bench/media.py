@@ -23,33 +23,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import httpx
 
 from tests.live import ROOT, free_port, wait_for
+from tests.mediafiles import make_noise
 from tests.nginxserver import NginxServer, example_site
 
 HOST = "127.0.0.1"
-
-
-def make_big_video(path: Path, seconds: int = 20) -> Path:
-    """Noise compresses badly, which is the point: ~2.7 MB per second of 320x240 VP9."""
-    with av.open(str(path), "w", format="webm") as out:
-        options = {"deadline": "realtime", "cpu-used": "8", "crf": "4", "b": "0"}
-        stream = out.add_stream("libvpx-vp9", rate=25, options=options)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for index in range(25 * seconds):
-            frame = av.VideoFrame(320, 240, "yuv420p")
-            for plane in frame.planes:
-                plane.update(os.urandom(plane.buffer_size))
-            frame.pts, frame.time_base = index, Fraction(1, 25)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
 
 
 def start_app(
@@ -186,7 +169,7 @@ async def measure(
 async def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     static = workdir / "static"
     static.mkdir()
-    clip = make_big_video(static / "clip.webm", args.video_seconds)
+    clip = make_noise(static / "clip.webm", args.video_seconds)  # MB/s of 320x240 VP9 noise
     size = clip.stat().st_size
     plain, plain_port = start_app(workdir / "plain", static, {})
     accel, accel_port = start_app(
@@ -246,7 +229,7 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=200)
     parser.add_argument("--range-kib", type=int, default=1024)
     parser.add_argument("--seconds", type=float, default=8.0, help="per target")
-    parser.add_argument("--video-seconds", type=int, default=20, help="~2.7 MB each")
+    parser.add_argument("--video-seconds", type=int, default=20, help="~3 MB each")
     parser.add_argument("--nginx-workers", type=int, default=1, help="1: one process each")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-media-") as tmp:

@@ -34,8 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import _analysis as an  # noqa: E402
-from bench._probe import DRAIN, RECORDER, PageClock, parse_drain, skew_script  # noqa: E402
-from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port  # noqa: E402
+from bench._probe import DRAIN, RECORDER, PageClock, parse_drain  # noqa: E402
+from tests.live import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LiveServer,
+    free_port,
+    skew_script,
+)
 
 TRACE = "() => window.simulcast?.player?.trace?.splice(0) ?? []"
 OUTAGE = 10.0  # s the server is away in the recovery phase

@@ -30,9 +30,9 @@ log = logging.getLogger(__name__)
 PRESENCE_INTERVAL = 2.0
 COALESCE = 0.05  # seconds to gather bursts of votes into one event
 FOLLOW_RETRY = 1.0  # seconds between attempts to follow a store that failed
-# Below the broker's 15 s per-client keep-alive, so that per-client timer never fires: with
-# 10,000 idle viewers it fired ~670 times a second, each a cancelled task and two exceptions
-# (cyclic garbage); one broadcast comment is a single loop over the queues.
+# One keep-alive comment broadcast to every client, rather than a timer per client: with
+# 10,000 idle viewers per-client timers fired ~670 times a second, each a cancelled task and
+# two exceptions (cyclic garbage); a broadcast is a single loop over the queues.
 KEEPALIVE_INTERVAL = 10.0
 GC_YOUNG = 200_000
 
@@ -180,8 +180,7 @@ class Channel:
         """Optimistic concurrency: recompute from fresh state until our write wins."""
         while True:
             snapshot = await self._load()
-            playlist = [v for v in snapshot.videos if v.playable]
-            anchor = change(playlist, snapshot.state.anchor, self.now())
+            anchor = change(snapshot.playlist, snapshot.state.anchor, self.now())
             if await self.store.commit(
                 snapshot.state.version, anchor, upsert=upsert, remove=remove
             ):
@@ -214,8 +213,7 @@ class Channel:
         """Record the switch the clock already implies. Every worker may race to do it; the
         store's version check lets exactly one write win and the others just reload."""
         snapshot = await self._load()
-        playlist = [v for v in snapshot.videos if v.playable]
-        anchor = clock.reanchor(playlist, snapshot.state.anchor, self.now())
+        anchor = clock.reanchor(snapshot.playlist, snapshot.state.anchor, self.now())
         won = anchor != snapshot.state.anchor and await self.store.commit(
             snapshot.state.version, anchor
         )

@@ -28,6 +28,27 @@ CHROMIUM_ARGS = [
 ]
 
 
+# A device whose wall clock is wrong: Date and performance.timeOrigin are shifted by SKEW ms.
+SKEW = r"""
+(() => {
+  const skew = %r;
+  const RealDate = Date;
+  const origin = performance.timeOrigin;
+  class SkewedDate extends RealDate {
+    constructor(...args) { if (args.length) super(...args); else super(RealDate.now() + skew); }
+    static now() { return RealDate.now() + skew; }
+  }
+  window.Date = SkewedDate;
+  Object.defineProperty(Performance.prototype, "timeOrigin", { get: () => origin + skew });
+})();
+"""
+
+
+def skew_script(skew_ms: float) -> str:
+    """An init script for a page whose device clock is `skew_ms` off."""
+    return SKEW % skew_ms
+
+
 def stop_process(process: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
     """SIGTERM, then SIGKILL if it has not gone after `grace` seconds."""
     if process is None or process.poll() is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import random
 from array import array
 from fractions import Fraction
@@ -43,6 +44,29 @@ def make_channel(folder: Path, *named_seconds: tuple[str, float]) -> Path:
     for number, (name, seconds) in enumerate(named_seconds, 1):
         make_webm(folder / f"{number:02d}-{name}.webm", seconds=seconds)
     return folder
+
+
+def make_noise(path: Path, seconds: int, width: int = 320, height: int = 240) -> Path:
+    """Random pictures, which compress badly on purpose: megabytes per second, so a player
+    cannot buffer the whole file at once and must keep asking for ranges. `.mp4` gives H.264
+    (index at the end), anything else VP9 WebM."""
+    mp4 = path.suffix == ".mp4"
+    codec, options = (
+        ("libx264", {"preset": "ultrafast", "crf": "10"})
+        if mp4
+        else ("libvpx-vp9", {**_VP9_FAST, "crf": "4", "b": "0"})
+    )
+    with av.open(str(path), "w", format="mp4" if mp4 else "webm") as out:
+        stream = out.add_stream(codec, rate=FPS, options=options)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for index in range(seconds * FPS):
+            frame = av.VideoFrame(width, height, "yuv420p")
+            for plane in frame.planes:
+                plane.update(os.urandom(plane.buffer_size))
+            frame.pts, frame.time_base = index, Fraction(1, FPS)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
 
 
 def make_webm_without_duration(

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import av
 import httpx
 import pytest
 
 from .live import LiveServer
-from .mediafiles import GREEN, make_corrupt, make_mp4_h264, make_webm
+from .mediafiles import GREEN, make_corrupt, make_mp4_h264, make_noise, make_webm
 from .s3server import SeaweedFS
 
 BUCKET = "simulcast-test"
@@ -465,28 +462,13 @@ def test_the_standard_page_plays_a_bucket_video_in_sync_then_a_local_one(
     assert any(url.startswith(f"{seaweed.endpoint}/{BUCKET}/{prefix}") for url in fetched)
 
 
-def make_noisy_mp4(path: Path, seconds: int) -> Path:
-    """H.264 noise with its index at the end: ~2 MB a second that no player buffers at once."""
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=30, options={"preset": "ultrafast", "crf": "10"})
-        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
-        for index in range(seconds * 30):
-            frame = av.VideoFrame(320, 180, "yuv420p")
-            for plane in frame.planes:
-                plane.update(os.urandom(plane.buffer_size))
-            frame.pts, frame.time_base = index, Fraction(1, 30)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
-
-
 def test_chromium_seeks_late_in_a_bucket_video_after_s3_url_expiry(
     seaweed: SeaweedFS, start_server: StartServer, prefix: str, tmp_path: Path, browser: Any
 ) -> None:
     """Chromium sends every later range request of a video to the URL the redirect gave it,
     never back to /media/v/<id>: a URL that expired mid-video would stall playback for good.
     The URL's lifetime covers the video's duration, so it cannot."""
-    noisy = make_noisy_mp4(tmp_path / "noisy.mp4", 16)
+    noisy = make_noise(tmp_path / "noisy.mp4", 16, 320, 180)
     server = start_server(seaweed.env(BUCKET, prefix, S3_URL_EXPIRY="1"))
     video = upload(server, noisy).json()["video"]
     page = browser.new_page()

@@ -7,7 +7,6 @@ from urllib.parse import quote
 from quart import Response, redirect
 
 from ..app import services
-from ..catalog import Video
 from ..media import CACHE_CONTROL, send_media
 from ..posters import poster_path
 from ..transcode import WEBM, rendition_of
@@ -15,43 +14,43 @@ from .api import error
 
 
 async def video(video_id: str) -> Response:
-    state = services()
-    found = state.ch.find(video_id)
-    storage = state.storages.get(found.storage) if found else None
-    if found is None or storage is None:
+    found = services().ch.find(video_id)
+    if found is None:
         return error(404, "No such video.", id=video_id)
-    url = await storage.url(found.key)
-    if url is not None:
-        # A fresh presigned/CDN URL at every request, so a long session never holds a stale one.
-        response = redirect(url, 302)
-        response.headers["Cache-Control"] = "no-store"
-        return response
-    path = storage.local_path(found.key)
-    if path is None or not path.is_file():
-        return error(404, "This video's file is missing.", id=video_id)
-    if prefix := state.settings.media_accel_redirect:
-        return accel_redirect(prefix, storage.name, found)
-    return await send_media(path, found.content_type)
+    return await _serve(found.storage, found.key, found.content_type, video_id, "file")
 
 
 async def rendition(video_id: str) -> Response:
     """The WebM (VP9 + Opus) every screen can play. A URL of its own rather than swapping what
     /media/v/<id> serves: a cached copy of one URL is never the other file."""
-    state = services()
-    found = state.ch.find(video_id)
+    found = services().ch.find(video_id)
     where = rendition_of(found) if found else None
-    storage = state.storages.get(where[0]) if where else None
-    if where is None or storage is None:
+    if where is None:
         return error(404, "This video has no WebM rendition (yet).", id=video_id)
-    url = await storage.url(where[1])
+    return await _serve(where[0], where[1], WEBM, video_id, "rendition")
+
+
+async def _serve(
+    storage_name: str, key: str, content_type: str, video_id: str, what: str
+) -> Response:
+    """A stored file, whichever storage holds it: a redirect to a fresh presigned/CDN URL, a
+    hand-off to nginx, or the bytes themselves."""
+    state = services()
+    storage = state.storages.get(storage_name)
+    if storage is None:
+        return error(404, f"This video's {what} is not reachable here.", id=video_id)
+    url = await storage.url(key)
     if url is not None:
+        # Signed at every request, so a long session never holds a stale one.
         response = redirect(url, 302)
         response.headers["Cache-Control"] = "no-store"
         return response
-    path = storage.local_path(where[1])
+    path = storage.local_path(key)
     if path is None or not path.is_file():
-        return error(404, "This video's rendition is missing.", id=video_id)
-    return await send_media(path, WEBM)
+        return error(404, f"This video's {what} is missing.", id=video_id)
+    if prefix := state.settings.media_accel_redirect:
+        return accel_redirect(prefix, storage.name, key, content_type)
+    return await send_media(path, content_type)
 
 
 async def poster(video_id: str) -> Response:
@@ -62,12 +61,12 @@ async def poster(video_id: str) -> Response:
     return await send_media(path, "image/jpeg")
 
 
-def accel_redirect(prefix: str, storage: str, video: Video) -> Response:
+def accel_redirect(prefix: str, storage: str, key: str, content_type: str) -> Response:
     """Hand the file to nginx: it sends the bytes (sendfile, ranges, validators) far faster
     than Python can, after this process decided that the video exists and may be played."""
     # A local key is the file's path inside its storage folder, which nginx maps by name.
-    location = f"/{prefix.strip('/')}/{storage}/{quote(video.key)}"
-    response = Response(b"", content_type=video.content_type)
+    location = f"/{prefix.strip('/')}/{storage}/{quote(key)}"
+    response = Response(b"", content_type=content_type)
     response.headers["X-Accel-Redirect"] = location
     # nginx keeps these from the app's answer and adds ETag, Last-Modified and ranges itself.
     response.headers["Cache-Control"] = CACHE_CONTROL

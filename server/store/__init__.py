@@ -26,6 +26,11 @@ class Snapshot:
     videos: list[Video]  # every video in catalog order, playable or not
     state: ChannelState
 
+    @property
+    def playlist(self) -> list[Video]:
+        """The videos in rotation, in order: what the clock walks."""
+        return [v for v in self.videos if v.playable]
+
 
 class Store(Protocol):
     name: str

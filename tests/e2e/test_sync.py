@@ -17,23 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from ..live import LiveServer
+from ..live import LiveServer, skew_script
 from ..mediafiles import make_channel
 
 BOUND = 0.1  # s between any two pages
 SKEW_S = 3 * 3600  # a device whose wall clock is three hours off
 
-SKEW = """(() => {
-  const skew = SKEW_S * 1000;
-  const RealDate = Date;
-  const origin = performance.timeOrigin;
-  class SkewedDate extends RealDate {
-    constructor(...args) { if (args.length) super(...args); else super(RealDate.now() + skew); }
-    static now() { return RealDate.now() + skew; }
-  }
-  window.Date = SkewedDate;
-  Object.defineProperty(Performance.prototype, "timeOrigin", { get: () => origin + skew });
-})();""".replace("SKEW_S", str(SKEW_S))
 
 READ = """() => {
   const video = document.querySelector("video.front");
@@ -84,7 +73,7 @@ def viewers(browser: Any) -> Iterator[Any]:
         if context is None:
             context = browser.new_context(viewport={"width": 480, "height": 270})
             if skewed:
-                context.add_init_script(SKEW)
+                context.add_init_script(skew_script(SKEW_S * 1000))
         viewer = Viewer(context, url)
         opened.append(viewer)
         return viewer
