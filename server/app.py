@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import cast
 
 from quart import Quart, current_app
 
-from .catalog import READY
 from .channel import Channel
 from .config import Settings, load_settings
 from .flow import FlowConnection, FlowRequest
-from .library import sync_storage
-from .storage import Storage, StorageError
+from .library import sync_storage, watch_bucket
+from .storage import Storage
 from .storage.local import LocalStorage
 from .storage.s3 import S3Storage
 from .store import open_store
@@ -82,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         state.transcoder = Transcoder(settings, state.channel, state.storages)
         await state.transcoder.start()
         if isinstance(bucket := state.storages.get("s3"), S3Storage):
-            watch = _watch_bucket(state.channel, bucket, settings.s3_resync_interval)
+            watch = watch_bucket(state.channel, bucket, settings.s3_resync_interval)
             state.tasks.append(asyncio.create_task(watch))
         playing = state.channel.current()
         log.info(
@@ -104,34 +103,3 @@ def create_app(settings: Settings | None = None) -> Quart:
             await state.channel.store.close()
 
     return app
-
-
-OFFLINE = "offline"  # in the catalog, out of the rotation: its storage cannot serve it now
-
-
-async def _watch_bucket(channel: Channel, bucket: S3Storage, interval: float) -> None:
-    """List the bucket now and every `interval` seconds, so startup never waits on S3, new
-    objects join, and an S3 that was down (or misconfigured) at startup joins when it is back."""
-    while True:
-        try:
-            await _sync_bucket(channel, bucket)
-        except Exception:
-            log.exception("keeping the catalog in step with the bucket failed")
-        await asyncio.sleep(interval)
-
-
-async def _sync_bucket(channel: Channel, bucket: S3Storage) -> None:
-    mine = [v for v in channel.videos if v.storage == bucket.name]
-    try:
-        await sync_storage(channel, bucket)
-    except StorageError:  # already logged by the bucket, with the reason
-        # Screens would only show an error; the videos keep their ids and likes meanwhile.
-        for video in mine:
-            if video.status == READY:
-                await channel.upsert(replace(video, status=OFFLINE))
-        return
-    back = [v for v in mine if v.status == OFFLINE]
-    for video in back:
-        await channel.upsert(replace(video, status=READY))
-    if back:
-        await sync_storage(channel, bucket)  # drops any whose object went away meanwhile

@@ -1,4 +1,5 @@
-"""Keeps the catalog in step with what the storages hold (samples, local files, the bucket)."""
+"""Keeps the catalog in step with what the storages hold (samples, local files, the bucket,
+which is listed again periodically since others may write to it)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import hashlib
 import logging
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from .catalog import Video
+from .catalog import READY, Video
 from .channel import Channel
 from .probe import ProbeError, probe
-from .storage import Storage, StoredFile
+from .storage import Storage, StorageError, StoredFile
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +71,34 @@ async def sync_storage(channel: Channel, storage: Storage) -> None:
         if key not in present and video.playable:
             log.info("%s/%s is gone; removing %s from the rotation", storage.name, key, video.id)
             await channel.remove(video.id)
+
+
+OFFLINE = "offline"  # in the catalog, out of the rotation: its storage cannot serve it now
+
+
+async def watch_bucket(channel: Channel, bucket: Storage, interval: float) -> None:
+    """List the bucket now and every `interval` seconds, so startup never waits on S3, new
+    objects join, and an S3 that was down (or misconfigured) at startup joins when it is back."""
+    while True:
+        try:
+            await _sync_bucket(channel, bucket)
+        except Exception:
+            log.exception("keeping the catalog in step with the bucket failed")
+        await asyncio.sleep(interval)
+
+
+async def _sync_bucket(channel: Channel, bucket: Storage) -> None:
+    mine = [v for v in channel.videos if v.storage == bucket.name]
+    try:
+        await sync_storage(channel, bucket)
+    except StorageError:  # already logged by the bucket, with the reason
+        # Screens would only show an error; the videos keep their ids and likes meanwhile.
+        for video in mine:
+            if video.status == READY:
+                await channel.upsert(replace(video, status=OFFLINE))
+        return
+    back = [v for v in mine if v.status == OFFLINE]
+    for video in back:
+        await channel.upsert(replace(video, status=READY))
+    if back:
+        await sync_storage(channel, bucket)  # drops any whose object went away meanwhile
