@@ -17,6 +17,12 @@ _TOLERANCE = 1.0
 # How far before the header's end the tail check starts reading packets.
 _TAIL_SECONDS = 3.0
 
+# Container families (FFmpeg demuxer names) an upload may come in. Anything else would be a raw
+# codec bitstream or a guess: FFmpeg's probing finds "raw H.263" in about one in twenty files of
+# random bytes, which must not enter the rotation as a video.
+_CONTAINERS = frozenset(
+    {"matroska,webm", "mov,mp4,m4a,3gp,3g2,mj2", "avi", "ogg", "mpegts", "mpeg", "flv", "asf"}
+)
 _WEB_VIDEO = frozenset({"vp8", "vp9", "av1"})
 _WEB_AUDIO = frozenset({"opus", "vorbis"})
 
@@ -62,6 +68,10 @@ def _inspect(path: Path, container: av.container.InputContainer) -> MediaInfo:
     # FFmpeg opens pictures as one-frame videos through its image demuxers.
     if container.format.name == "image2" or container.format.name.endswith("_pipe"):
         raise ProbeError("This is a still image, not a video.")
+    if container.format.name not in _CONTAINERS:
+        raise ProbeError(
+            "This is not a video file we can read (use MP4, MOV, WebM, MKV, AVI or MPEG-TS)."
+        )
     # Cover art in audio files shows up as a one-picture "video" stream.
     videos = [
         s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic

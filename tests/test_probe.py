@@ -199,3 +199,26 @@ def test_committed_samples(name: str, seconds: float) -> None:
     # Seeking lands on a keyframe: one a second keeps every seek short.
     assert keyframes[0] == 0.0
     assert max(b - a for a, b in pairwise(keyframes)) <= 1.0 + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("fmt", "codec", "size"), [("h264", "libx264", (160, 90)), ("h263", "h263", (176, 144))]
+)
+def test_a_raw_codec_stream_without_a_container_is_refused(
+    tmp_path: Path, fmt: str, codec: str, size: tuple[int, int]
+) -> None:
+    # FFmpeg opens such streams (and finds "raw H.263" in some files of random bytes): they have
+    # no container a screen can play, so they never enter the rotation.
+    path = tmp_path / f"raw.{fmt}"
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        for index in range(25):
+            frame = av.VideoFrame(*size, "yuv420p")
+            frame.pts = index
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    with av.open(str(path)) as opened:
+        assert opened.streams.video  # FFmpeg itself reads it as a video...
+    with pytest.raises(ProbeError, match="not a video file we can read"):
+        probe(path)  # ...but it is no upload we can use
