@@ -15,18 +15,13 @@ from pathlib import Path
 from quart import Response, abort, current_app, request
 from werkzeug.http import http_date, parse_date
 
+from .formats import type_of
+
 CHUNK_SIZE = 1 << 20
 # More range-specs than this look like a broken client or a denial-of-service attempt
 # (RFC 9110 §17.15); the RFC lets the server ignore the header and send the whole file.
 MAX_RANGES = 16
 CACHE_CONTROL = "public, max-age=3600"
-DEFAULT_CONTENT_TYPE = "application/octet-stream"
-CONTENT_TYPES = {
-    ".webm": "video/webm",
-    ".mp4": "video/mp4",
-    ".mov": "video/quicktime",
-    ".mkv": "video/x-matroska",
-}
 
 ByteRange = tuple[int, int]  # first and last byte position, both inclusive
 
@@ -40,10 +35,6 @@ class RangeNotSatisfiableError(ValueError):
 
 class FileChangedError(RuntimeError):
     """The file changed between building the headers and streaming the body."""
-
-
-def content_type_for(path: Path) -> str:
-    return CONTENT_TYPES.get(path.suffix.lower(), DEFAULT_CONTENT_TYPE)
 
 
 def make_etag(st: os.stat_result) -> str:
@@ -237,7 +228,7 @@ async def send_media(path: Path, content_type: str | None = None) -> Response:
     if status == 412:
         return _bodiless(412, {**headers, "Content-Length": "0"})
 
-    content_type = content_type or content_type_for(path)
+    content_type = content_type or type_of(path)
     ranges = None
     header = request.headers.get("Range")
     # Range is defined for GET only (§14.2): HEAD describes the whole file.

@@ -122,6 +122,33 @@ def make_mov(path: Path, seconds: float = 2.0) -> Path:
     return path
 
 
+# Every container the probe accepts, with codecs its muxer takes: (format, video, audio).
+CONTAINERS: dict[str, tuple[str, str, str | None]] = {
+    "webm": ("webm", "libvpx-vp9", "libopus"),
+    "mkv": ("matroska", "libx264", "aac"),
+    "mp4": ("mp4", "libx264", "aac"),
+    "mov": ("mov", "libx264", "aac"),
+    "avi": ("avi", "mpeg4", "mp2"),
+    "ogv": ("ogg", "libvpx", "libopus"),
+    "ts": ("mpegts", "libx264", "aac"),
+    "mpg": ("mpeg", "mpeg2video", "mp2"),
+    "flv": ("flv", "flv", "aac"),
+    "asf": ("asf", "wmv2", "mp2"),
+}
+
+
+def make_in_container(
+    path: Path, kind: str, seconds: float = 1.0, metadata: dict[str, str] | None = None
+) -> Path:
+    """A short clip in the container `kind` (a key of CONTAINERS), with audio."""
+    form, video, audio = CONTAINERS[kind]
+    options = _X264_FAST if video == "libx264" else _VP9_FAST if video.startswith("libvpx") else {}
+    with av.open(str(path), "w", format=form) as out:
+        out.metadata.update(metadata or {})
+        _write(out, seconds, RED, video, options, audio)
+    return path
+
+
 def make_video_without_audio(path: Path, seconds: float = 2.0) -> Path:
     """A silent video: H.264 MP4 when the name ends in .mp4, else VP9 WebM."""
     if path.suffix == ".mp4":

@@ -12,6 +12,7 @@ from quart import Response, jsonify, request
 
 from ..app import services
 from ..catalog import READY, Video
+from ..formats import stored_as
 from ..library import title_from_name
 from ..posters import discard_poster, make_poster
 from ..probe import ProbeError, is_universally_playable, probe
@@ -23,15 +24,6 @@ from .api import describe, error
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPES = {
-    "webm": "video/webm",
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "mkv": "video/x-matroska",
-    "avi": "video/x-msvideo",
-}
-# Stored under a video suffix, or a restart's storage listing would not find the file again.
-EXTENSIONS = {"matroska": "mkv"}
 _PLACES = {"s3": "the S3 bucket", "local": "local storage"}
 
 
@@ -66,10 +58,10 @@ async def upload() -> Response:
     if convert:
         meta |= await conversions.accept(received.path, video_id)
     # The stored name is ours, never the client's: no path tricks, no clashes.
-    extension = EXTENSIONS.get(info.container, info.container)
-    extension = extension if extension in CONTENT_TYPES else "bin"
-    key = f"{video_id}.{extension}"
-    content_type = CONTENT_TYPES.get(extension, received.content_type or "video/webm")
+    # Suffix and type from the probed container, never from the client: a type it chose
+    # (text/html) would be served back from our origin.
+    suffix, content_type = stored_as(info.container)
+    key = f"{video_id}{suffix}"
     title = received.title or _title_from_filename(received.filename) or "Untitled video"
     metadata = {"title": title, "duration": f"{info.duration:.3f}", "id": video_id}
     notes: list[str] = []

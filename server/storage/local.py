@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import mimetypes
+import logging
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from ..formats import VIDEO_SUFFIXES, type_of
 from . import StorageError, StoredFile
 
-VIDEO_SUFFIXES = {".webm", ".mp4", ".m4v", ".mov", ".mkv", ".ogv", ".avi"}
+log = logging.getLogger(__name__)
+# Ours beside the videos: conversions' outputs, and work files of a move in progress.
+_NOT_VIDEOS = (".rendition", ".part")
 
 
 class LocalStorage:
@@ -49,9 +52,13 @@ class LocalStorage:
         if not self.root.is_dir():
             return
         for path in sorted(self.root.iterdir()):
-            if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
-                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                yield StoredFile(path.name, path.stat().st_size, content_type)
+            if not path.is_file() or path.name.startswith(".") or path.suffix in _NOT_VIDEOS:
+                continue
+            if path.suffix.lower() in VIDEO_SUFFIXES:
+                yield StoredFile(path.name, path.stat().st_size, type_of(path))
+            else:
+                # Never silently: an operator looking for a missing video finds it named here.
+                log.warning("%s/%s is not named as a video; it is not played", self.name, path.name)
 
     async def health(self) -> dict[str, object]:
         return {"ok": self.root.is_dir(), "path": str(self.root)}

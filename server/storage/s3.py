@@ -36,9 +36,9 @@ from botocore.exceptions import (
 )
 
 from ..config import Settings
+from ..formats import VIDEO_SUFFIXES
 from ..probe import ProbeError, probe
 from . import StorageError, StoredFile
-from .local import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
