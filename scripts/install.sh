@@ -35,8 +35,10 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 [[ -x .venv/bin/python ]] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
+# From the lock files: the exact versions and file hashes the project was tested with
+# (scripts/lock.sh makes them from the requirements*.txt inputs).
 if (( want_tests )); then
-  .venv/bin/pip install -q -r requirements-dev.txt -r requirements-kiosk.txt
+  .venv/bin/pip install -q --require-hashes -r requirements-dev.lock
 else
-  .venv/bin/pip install -q -r requirements.txt
+  .venv/bin/pip install -q --require-hashes -r requirements.lock
 fi
