@@ -12,7 +12,7 @@ apt_packages=(python3 python3-venv python3-pip)
 if (( want_tests )); then
   # chromium: e2e tests; redis-server: multi-worker tests; nginx-light: media benchmark and the
   # X-Accel-Redirect test; xvfb + libgl1/libegl1/fonts: the kiosk's Qt WebEngine; ffmpeg: samples.
-  apt_packages+=(chromium redis-server nginx-light xvfb ffmpeg fonts-dejavu-core
+  apt_packages+=(chromium redis-server nginx-light xvfb ffmpeg fonts-dejavu-core npm
                  libgl1 libegl1 libxkbcommon0 libnss3 libxcomposite1 libxdamage1 libxrandr2
                  libxtst6 libxkbfile1 libasound2 libfontconfig1 libdbus-1-3)
 fi
@@ -39,6 +39,8 @@ fi
 # (scripts/lock.sh makes them from the requirements*.txt inputs).
 if (( want_tests )); then
   .venv/bin/pip install -q --require-hashes -r requirements-dev.lock
+  # axe-core (accessibility checks injected into the pages by the e2e tests), from package-lock.json.
+  [[ -f node_modules/axe-core/axe.min.js ]] || npm ci --no-audit --no-fund --silent
 else
   .venv/bin/pip install -q --require-hashes -r requirements.lock
 fi

@@ -10,10 +10,12 @@ from typing import cast
 
 from quart import Quart, current_app
 
+from .access import Access
+from .audit import AuditLog
 from .channel import Channel
 from .config import Settings, load_settings
 from .flow import FlowConnection, FlowRequest
-from .library import sync_storage, watch_bucket
+from .library import forget_storage, sync_storage, watch_bucket
 from .storage import Storage
 from .storage.local import LocalStorage
 from .storage.s3 import S3Storage
@@ -26,9 +28,11 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     settings: Settings
+    access: Access
     storages: dict[str, Storage] = field(default_factory=dict)
     channel: Channel | None = None
     transcoder: Transcoder | None = None
+    audit_log: AuditLog | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -40,6 +44,11 @@ class Services:
     def conversions(self) -> Transcoder:
         assert self.transcoder is not None, "the conversion queue starts with the server"
         return self.transcoder
+
+    @property
+    def audit(self) -> AuditLog:
+        assert self.audit_log is not None, "the audit log opens with the store"
+        return self.audit_log
 
     def upload_targets(self) -> list[Storage]:
         """Where uploads go, in order of preference; local storage is always the last resort."""
@@ -57,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.asgi_http_class = FlowConnection
     # Uploads enforce their own limit while streaming; long uploads and streams need no timeout.
     app.config.update(MAX_CONTENT_LENGTH=None, BODY_TIMEOUT=None, RESPONSE_TIMEOUT=None)
-    state = Services(settings)
+    state = Services(settings, Access(settings))
     app.extensions["simulcast"] = state
 
     from .routes import register
@@ -66,16 +75,20 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.before_serving
     async def start() -> None:
-        state.storages["static"] = LocalStorage("static", settings.static_dir, writable=False)
+        if settings.samples == "on":
+            state.storages["static"] = LocalStorage("static", settings.static_dir, writable=False)
         state.storages["local"] = LocalStorage("local", settings.upload_dir)
         if settings.s3_bucket_name:
             state.storages["s3"] = S3Storage.from_settings(settings)
         store = await open_store(settings)
         state.channel = Channel(store)
+        state.audit_log = AuditLog(store)
         await state.channel.refresh()
         for storage in list(state.storages.values()):
             if not isinstance(storage, S3Storage):  # the bucket is listed in the background
                 await sync_storage(state.channel, storage)
+        if settings.samples == "off":
+            await forget_storage(state.channel, "static")
         await state.channel.start()
         # Conversions and posters in the background: startup never waits for them.
         state.transcoder = Transcoder(settings, state.channel, state.storages)

@@ -20,11 +20,18 @@ class Video:
     content_type: str = "video/webm"
     added_at: float = 0.0
     status: str = READY  # only ready videos are in rotation
+    hidden: bool = False  # an admin took it out of the rotation; it stays stored
+    approved: bool = True  # False while it waits for an admin (UPLOAD_APPROVAL=on)
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def playable(self) -> bool:
-        return self.status == READY and self.duration > 0
+        return self.status == READY and self.duration > 0 and self.approved and not self.hidden
+
+    @property
+    def listed(self) -> bool:
+        """Shown to everybody in /videos; hidden and waiting videos only to admins."""
+        return self.approved and not self.hidden
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

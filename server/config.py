@@ -43,10 +43,13 @@ def _bitrate(value: str) -> int:
     return int(value)
 
 
-def _speed(value: str) -> str:
-    if value not in ("realtime", "good"):
-        raise ValueError(value)
-    return value
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(value)
+        return value
+
+    return check
 
 
 def _path(value: str) -> Path:
@@ -72,10 +75,36 @@ SETTINGS: tuple[Setting, ...] = (
         "realtime",
         "VP9 encoder speed: realtime (several times faster than playback) or good (smaller "
         "files at the same quality, slower than playback on small machines).",
-        _speed,
+        _choice("realtime", "good"),
     ),
     Setting("MAX_UPLOAD_SIZE", "2G", "Largest accepted upload (bytes, or with K/M/G).", _size),
-    Setting("ADMIN_TOKEN", "", "Bearer token for admin calls (skip, delete); empty disables them."),
+    Setting(
+        "ADMIN_TOKEN",
+        "",
+        "Admin password: Bearer token for scripts and the sign-in of /admin; empty disables "
+        "every admin call.",
+    ),
+    Setting(
+        "UPLOAD_ACCESS",
+        "open",
+        "Who may upload: open (anyone), token (whoever knows UPLOAD_TOKEN, or an admin) or "
+        "admin (signed-in admins only).",
+        _choice("open", "token", "admin"),
+    ),
+    Setting("UPLOAD_TOKEN", "", "The uploaders' passcode when UPLOAD_ACCESS=token."),
+    Setting(
+        "UPLOAD_APPROVAL",
+        "off",
+        "on: new uploads wait for an admin's approval before they join the rotation.",
+        _choice("on", "off"),
+    ),
+    Setting(
+        "SAMPLES",
+        "on",
+        "off: the shipped sample videos (STATIC_DIR) are not added to the channel.",
+        _choice("on", "off"),
+    ),
+    Setting("SESSION_HOURS", "12", "How long an admin stays signed in (hours).", float),
     Setting("REDIS_URL", "", "redis:// URL: share state between workers and machines."),
     Setting(
         "MEDIA_ACCEL_REDIRECT",
@@ -134,4 +163,9 @@ def load_settings(
             values[setting.name] = setting.cast(raw)
         except ValueError:
             raise SystemExit(f"Setting {setting.name}={raw!r} is invalid: {setting.help}") from None
-    return Settings(values)
+    settings = Settings(values)
+    if settings.upload_access == "token" and not settings.upload_token:
+        raise SystemExit("UPLOAD_ACCESS=token needs UPLOAD_TOKEN: set the uploaders' passcode.")
+    if settings.upload_access == "admin" and not settings.admin_token:
+        raise SystemExit("UPLOAD_ACCESS=admin needs ADMIN_TOKEN: nobody could upload otherwise.")
+    return settings

@@ -73,6 +73,12 @@ async def sync_storage(channel: Channel, storage: Storage) -> None:
             await channel.remove(video.id)
 
 
+async def forget_storage(channel: Channel, name: str) -> None:
+    """Take every video of a storage that is switched off (SAMPLES=off) out of the catalog."""
+    for video in [v for v in channel.videos if v.storage == name]:
+        await channel.remove(video.id)
+
+
 OFFLINE = "offline"  # in the catalog, out of the rotation: its storage cannot serve it now
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,13 +17,33 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session")
-def steady_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A server playing one 5-minute video: no switch lands in the middle of a test."""
-    from .mediafiles import make_channel
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 5-minute WebM, made once; copy it to make long channels."""
+    from .mediafiles import make_long_webm
 
+    return make_long_webm(tmp_path_factory.mktemp("long") / "long.webm", seconds=300.0)
+
+
+@pytest.fixture(scope="session")
+def long_channel(long_clip: Path) -> Callable[[Path, int], Path]:
+    """A STATIC_DIR of `count` 5-minute videos: no switch lands in the middle of a test."""
+
+    def make(folder: Path, count: int) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        for number in range(1, count + 1):
+            shutil.copyfile(long_clip, folder / f"{number:02d}-video-{number}.webm")
+        return folder
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def steady_server(
+    tmp_path_factory: pytest.TempPathFactory, long_channel: Callable[[Path, int], Path]
+) -> Iterator[LiveServer]:
+    """A server playing one 5-minute video: no switch lands in the middle of a test."""
     workdir = tmp_path_factory.mktemp("steady")
-    samples = make_channel(workdir / "samples", ("steady", 300.0))
-    with LiveServer(workdir, {"STATIC_DIR": str(samples)}) as live:
+    with LiveServer(workdir, {"STATIC_DIR": str(long_channel(workdir / "samples", 1))}) as live:
         yield live
 
 

@@ -38,6 +38,30 @@ def make_webm(
     return path
 
 
+def make_long_webm(path: Path, seconds: float) -> Path:
+    """A long WebM in a moment: one second encoded (a keyframe starts it), its packets then
+    muxed again and again with shifted timestamps. Encoding 5 minutes takes a minute or more."""
+    second = make_webm(path.with_suffix(".1s.webm"), seconds=1.0)
+    with av.open(str(second)) as source, av.open(str(path), "w", format="webm") as out:
+        packets = [p for p in source.demux() if p.dts is not None]
+        streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
+        span = {}  # per stream, in its time base: the audio runs a little longer than 1 s
+        for packet in packets:
+            first, end = span.get(packet.stream.index, (packet.dts, 0))
+            span[packet.stream.index] = (first, max(end, packet.dts + (packet.duration or 1)))
+        for repeat in range(math.ceil(seconds)):
+            for packet in packets:
+                first, end = span[packet.stream.index]
+                shift = repeat * (end - first)
+                copy = av.Packet(bytes(packet))
+                copy.pts, copy.dts = packet.pts + shift, packet.dts + shift
+                copy.time_base, copy.is_keyframe = packet.time_base, packet.is_keyframe
+                copy.stream = streams[packet.stream.index]
+                out.mux(copy)
+    second.unlink()
+    return path
+
+
 def make_channel(folder: Path, *named_seconds: tuple[str, float]) -> Path:
     """A folder of short WebM clips to use as STATIC_DIR: a channel whose switches come fast."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@
 import { byteSize, clockTime } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
+const PASSCODE = "simulcast.uploadPasscode";
 let file = null;
 let watched = null; // {id, title} of the upload whose conversion this page follows
 
@@ -83,11 +84,17 @@ $("form").addEventListener("submit", (event) => {
       $("form").reset();
       choose(null);
       showResult(true, `“${video.title}” (${clockTime(video.duration)}): ${answer.message}`);
-      watched = video.status === "processing" ? { id: video.id, title: video.title } : null;
+      // A video waiting for approval is not listed to uploaders: nothing to follow.
+      const converting = video.status === "processing" && !video.waiting;
+      watched = converting ? { id: video.id, title: video.title } : null;
       if (watched) follow(video);
       else setBar(1); // done: the full bar stays beside the message until the next file
       refresh();
     } else {
+      if (request.status === 401 && passcode) {
+        localStorage.removeItem(PASSCODE); // changed by the operator since: ask again
+        checkAccess();
+      }
       showResult(false, answer.error || `Upload failed (${request.status}).`);
       $("send").disabled = false;
       $("progress").hidden = true;
@@ -98,6 +105,8 @@ $("form").addEventListener("submit", (event) => {
     $("send").disabled = false;
   });
   request.open("POST", "/uploads");
+  const passcode = localStorage.getItem(PASSCODE);
+  if (passcode) request.setRequestHeader("Authorization", `Bearer ${passcode}`);
   request.send(body);
 });
 
@@ -190,3 +199,47 @@ async function refresh() {
   refresh.timer = setTimeout(refresh, converting || watched ? 1000 : 5000);
 }
 refresh();
+
+// Who may upload (UPLOAD_ACCESS): anyone, passcode holders, or signed-in admins only.
+async function session(passcode) {
+  const headers = passcode ? { Authorization: `Bearer ${passcode}` } : {};
+  const response = await fetch("/session", { headers, cache: "no-store" });
+  return response.json();
+}
+
+function lock(form) {
+  $("passcode-form").hidden = form !== "passcode";
+  $("locked").hidden = form !== "admin";
+  $("form").hidden = form !== null;
+}
+
+async function checkAccess() {
+  try {
+    const who = await session(localStorage.getItem(PASSCODE));
+    if (who.may_upload) lock(null);
+    else lock(who.upload_access === "token" ? "passcode" : "admin");
+  } catch {
+    lock(null); // the upload itself will say what is wrong
+  }
+}
+
+$("passcode-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const passcode = $("passcode").value.trim();
+  try {
+    if ((await session(passcode)).may_upload) {
+      localStorage.setItem(PASSCODE, passcode);
+      $("passcode").value = "";
+      $("passcode-message").textContent = "";
+      lock(null);
+      $("file").focus();
+    } else {
+      $("passcode-message").textContent = "That passcode is not right; ask the channel's operator.";
+      $("passcode-message").className = "message error";
+    }
+  } catch {
+    $("passcode-message").textContent = "The server cannot be reached; try again.";
+    $("passcode-message").className = "message error";
+  }
+});
+checkAccess();

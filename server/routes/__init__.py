@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Quart
 
-from . import api, media, pages, stream, uploads
+from . import api, media, pages, session, stream, uploads
 
 
 def register(app: Quart) -> None:
@@ -12,6 +12,7 @@ def register(app: Quart) -> None:
         ("/", "GET", pages.index),
         ("/ambient", "GET", pages.ambient),
         ("/upload", "GET", pages.upload),
+        ("/admin", "GET", pages.admin),
         ("/assets/<path:path>", "GET", pages.asset),
         ("/video-updates", "GET", stream.updates),
         ("/time", "GET", api.server_time),
@@ -21,6 +22,10 @@ def register(app: Quart) -> None:
         ("/dislike/<int(signed=True):index>", "POST", api.dislike),
         ("/skip", "POST", api.skip),
         ("/healthz", "GET", api.health),
+        ("/session", "GET", session.who),
+        ("/session", "POST", session.sign_in),
+        ("/session", "DELETE", session.sign_out),
+        ("/admin/audit", "GET", session.audit),
         ("/uploads", "POST", uploads.upload),
         ("/media/v/<video_id>", "GET", media.video),
         ("/media/v/<video_id>/webm", "GET", media.rendition),

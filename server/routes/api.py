@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from typing import Any
@@ -10,21 +9,18 @@ from typing import Any
 from quart import Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..access import ADMIN
 from ..app import services
 from ..catalog import Video
 from ..posters import poster_url
 from ..storage import StorageError
 from ..store import Counts
 from ..transcode import sources
+from ._access import caller, requires
+from ._errors import error
 from ._viewer import remember, viewer_id
 
 log = logging.getLogger(__name__)
-
-
-def error(status: int, message: str, **extra: Any) -> Response:
-    response = jsonify({"success": False, "error": message, **extra})
-    response.status_code = status
-    return response
 
 
 async def not_found(_: Exception) -> Response:
@@ -68,6 +64,8 @@ def describe(video: Video, index: int | None, counts: Counts) -> dict[str, Any]:
         "index": index,
         "storage": video.storage,
         "status": video.status,
+        "hidden": video.hidden,
+        "waiting": not video.approved,  # for an admin's approval (UPLOAD_APPROVAL=on)
         "size": video.size,
         "content_type": video.content_type,
         "added_at": video.added_at,
@@ -80,8 +78,11 @@ async def videos() -> Response:
     playlist = channel.playlist
     positions = {v.id: i for i, v in enumerate(playlist)}
     current = channel.current()
+    admin = caller().role == ADMIN
     listed = [
-        describe(v, positions.get(v.id), channel.counts.get(v.id, Counts())) for v in channel.videos
+        describe(v, positions.get(v.id), channel.counts.get(v.id, Counts()))
+        for v in channel.videos
+        if admin or v.listed
     ]
     return jsonify(
         {
@@ -140,26 +141,17 @@ async def dislike(index: int) -> Response:
     return await _vote(index, -1)
 
 
-def _admin_refusal() -> Response | None:
-    token = services().settings.admin_token
-    if not token:
-        return error(403, "Admin calls are disabled: set ADMIN_TOKEN on the server.")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        return error(401, "Missing or wrong admin token (Authorization: Bearer ...).")
-    return None
-
-
+@requires(ADMIN)
 async def skip() -> Response:
-    if (refusal := _admin_refusal()) is not None:
-        return refusal
-    await services().ch.skip()
+    state = services()
+    playing = state.ch.current()
+    await state.ch.skip()
+    await state.audit.record(caller(), "skip", playing.video.id if playing else "")
     return jsonify({"success": True})
 
 
+@requires(ADMIN)
 async def delete_video(video_id: str) -> Response:
-    if (refusal := _admin_refusal()) is not None:
-        return refusal
     state = services()
     video = state.ch.find(video_id)
     if video is None:
@@ -173,6 +165,7 @@ async def delete_video(video_id: str) -> Response:
             return error(502, f"Could not delete the file from {video.storage}: {failure}")
     await state.ch.remove(video_id)
     await state.conversions.forget(video)
+    await state.audit.record(caller(), "delete", video_id, title=video.title)
     return jsonify({"success": True, "id": video_id})
 
 

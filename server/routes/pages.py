@@ -1,4 +1,4 @@
-"""The three pages and their assets, served from `browser/`."""
+"""The pages and their assets, served from `browser/`."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ async def ambient() -> Response:
 
 async def upload() -> Response:
     return await _page("upload.html")
+
+
+async def admin() -> Response:
+    return await _page("admin.html")
 
 
 async def asset(path: str) -> Response:

@@ -20,6 +20,7 @@ from ..receive import UploadError, cleanup, receive_upload
 from ..storage import StorageError
 from ..store import Counts
 from ..transcode import PROCESSING
+from ._access import caller, refusal
 from .api import describe, error
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,12 @@ _PLACES = {"s3": "the S3 bucket", "local": "local storage"}
 
 
 async def upload() -> Response:
+    """Who may call it: anyone, the passcode holders or admins (UPLOAD_ACCESS)."""
     state = services()
     settings = state.settings
+    # Before a byte of the body is read: a refused upload costs nothing.
+    if (refused := refusal(state.access.upload_role())) is not None:
+        return refused
     try:
         received = await receive_upload(
             request.body,
@@ -89,6 +94,7 @@ async def upload() -> Response:
         content_type=content_type,
         added_at=time.time(),
         status=PROCESSING if convert else READY,
+        approved=settings.upload_approval != "on",
         meta=meta,
     )
     await state.ch.upsert(video)
@@ -99,7 +105,12 @@ async def upload() -> Response:
     then = "it joins the rotation"
     if convert:
         then = "it is being converted for every screen and joins the rotation when ready"
+    if not video.approved:
+        then = "it is waiting for approval: it joins the rotation once an admin approves it"
+        if convert:
+            then = "it is being converted for every screen and " + then.removeprefix("it ")
     message = " ".join([*notes, f"Saved to {where}; {then}."])
+    await state.audit.record(caller(), "upload", video.id, title=title, waiting=not video.approved)
     response = jsonify(
         {
             "success": True,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..catalog import Video
 from ..clock import Anchor, ChannelState
@@ -63,6 +63,14 @@ class Store(Protocol):
 
     def changes(self) -> AsyncIterator[None]:
         """Yields whenever another process changed the store."""
+        ...
+
+    async def add_audit(self, entry: dict[str, Any], keep: int) -> None:
+        """Append to the audit log, keeping only the newest `keep` entries."""
+        ...
+
+    async def audit(self, limit: int) -> list[dict[str, Any]]:
+        """The newest audit entries first."""
         ...
 
     async def health(self) -> dict[str, object]: ...

@@ -263,6 +263,16 @@ class RedisStore:
         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
         return message if message is None or message["type"] == "message" else None
 
+    async def add_audit(self, entry: dict[str, Any], keep: int) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(self._key("audit"), json.dumps(entry))
+            pipe.ltrim(self._key("audit"), 0, keep - 1)
+            await pipe.execute()
+
+    async def audit(self, limit: int) -> list[dict[str, Any]]:
+        rows = await self._redis.lrange(self._key("audit"), 0, limit - 1)
+        return [json.loads(row) for row in rows]
+
     async def health(self) -> dict[str, object]:
         report: dict[str, object] = {"store": self.name, "url": redact(self.url)}
         try:

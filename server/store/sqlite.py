@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ..catalog import Video
 from ..clock import Anchor, ChannelState
@@ -25,6 +26,7 @@ INSERT OR IGNORE INTO channel VALUES (1, NULL, 0, 0);
 CREATE TABLE IF NOT EXISTS votes (
     video_id TEXT NOT NULL, viewer_id TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (video_id, viewer_id));
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS presence (
     worker_id TEXT PRIMARY KEY, viewers INTEGER NOT NULL, seen REAL NOT NULL);
 """
@@ -155,6 +157,15 @@ class SqliteStore:
             if current != last:
                 last = current
                 yield None
+
+    async def add_audit(self, entry: dict[str, Any], keep: int) -> None:
+        with self._transaction() as db:
+            seq = db.execute("INSERT INTO audit (data) VALUES (?)", (json.dumps(entry),)).lastrowid
+            db.execute("DELETE FROM audit WHERE seq <= ?", ((seq or 0) - keep,))
+
+    async def audit(self, limit: int) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT data FROM audit ORDER BY seq DESC LIMIT ?", (limit,))
+        return [json.loads(data) for (data,) in rows.fetchall()]
 
     async def health(self) -> dict[str, object]:
         return {"store": self.name, "ok": True, "path": str(self._path)}
