@@ -1,33 +1,38 @@
 // Ambient mode: only the video. The title shows for a few seconds at each new video, the
 // cursor hides when idle, and the first click or key goes fullscreen (and turns sound on).
+// A TV has no one to ask what is wrong, so its own states are full-screen cards: an empty
+// channel says where to add videos (with a QR code of the upload page), and a server away
+// for longer than the known schedule lasts says it is reconnecting instead of freezing.
 
 import { startChannel } from "./channel.js";
 import { ServerClock } from "./clock.js";
 import { SyncPlayer } from "./sync.js";
+import { itemAt } from "./timing.js";
 
-const CAPTION_MS = 4000;
+const TITLE_MS = 4000;
 const CURSOR_IDLE_MS = 2000;
+const CARD_CHECK_MS = 500;
+const RECONNECT_GRACE_MS = 2000;
 
-const caption = document.getElementById("caption");
-const hint = document.getElementById("hint");
+const $ = (id) => document.getElementById(id);
+const titleCard = $("title-card");
 const clock = new ServerClock();
-let captionTimer = null;
+let titleTimer = null;
+let connected = false;
+let lostAt = performance.now();
+let channelEmpty = false;
 
-const player = new SyncPlayer(
-  [document.getElementById("deck-a"), document.getElementById("deck-b")],
-  clock,
-  {
-    onItem: (item) => {
-      caption.textContent = item.title;
-      caption.classList.add("shown");
-      clearTimeout(captionTimer);
-      captionTimer = setTimeout(() => caption.classList.remove("shown"), CAPTION_MS);
-    },
-    onMuted: (muted) => {
-      hint.hidden = !muted;
-    },
+const player = new SyncPlayer([$("deck-a"), $("deck-b")], clock, {
+  onItem: (item) => {
+    titleCard.textContent = item.title;
+    titleCard.classList.add("shown");
+    clearTimeout(titleTimer);
+    titleTimer = setTimeout(() => titleCard.classList.remove("shown"), TITLE_MS);
   },
-);
+  onMuted: (muted) => {
+    $("sound-hint").hidden = !muted;
+  },
+});
 
 function engage() {
   if (player.muted) player.unmute();
@@ -44,4 +49,37 @@ document.addEventListener("mousemove", () => {
 });
 document.body.classList.add("idle");
 
-startChannel({ clock, player });
+const uploadUrl = `${location.host}/upload`;
+for (const element of document.querySelectorAll(".upload-url")) element.textContent = uploadUrl;
+document.querySelector("#empty .qr").alt = `QR code of ${location.origin}/upload`;
+
+// Which card, if any: the schedule in hand keeps playing through an outage; only when it has
+// run out (or never came) does the screen say it is reconnecting, after a short grace so a
+// page load or a blip shows nothing.
+function scheduleRunsNow() {
+  if (!clock.ready) return false;
+  const now = clock.now();
+  const item = itemAt(player.items, now);
+  return Boolean(item) && now < item.start_time + item.duration;
+}
+
+function renderCards() {
+  const away = !connected && performance.now() - lostAt > RECONNECT_GRACE_MS;
+  $("reconnecting").hidden = !away || scheduleRunsNow();
+  $("empty").hidden = !connected || !channelEmpty;
+}
+setInterval(renderCards, CARD_CHECK_MS);
+
+startChannel({
+  clock,
+  player,
+  onState: (state) => {
+    channelEmpty = !state.id;
+    renderCards();
+  },
+  onConnection: (up) => {
+    if (connected && !up) lostAt = performance.now();
+    connected = up;
+    renderCards();
+  },
+});

@@ -18,5 +18,5 @@ export function byteSize(bytes) {
     unit = u;
     if (value < 1024) break;
   }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${unit}`;
+  return `${value.toFixed(value < 10 ? 1 : 0).replace(/\.0$/, "")} ${unit}`;
 }

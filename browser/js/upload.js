@@ -1,5 +1,6 @@
 // The upload page: pick or drop a file, see real progress, get a clear answer; then, for a video
 // that needs converting for every screen, follow the conversion until it joins the rotation.
+// Upload and conversion share one bar, so it never drops back to 0 between the two.
 
 import { byteSize, clockTime } from "./format.js";
 
@@ -7,6 +8,31 @@ const $ = (id) => document.getElementById(id);
 const PASSCODE = "simulcast.uploadPasscode";
 let file = null;
 let watched = null; // {id, title} of the upload whose conversion this page follows
+let uploadShare = 1; // the part of the bar the upload fills; a conversion fills the rest
+let limits = { max_size: null, formats: ["MP4", "WebM", "MOV", "MKV", "AVI"] };
+
+const WORDS = {
+  storage: { static: "sample video", local: "stored on this server", s3: "stored in S3" },
+  status: { ready: "In the rotation", offline: "Unavailable: its storage can't be reached now" },
+};
+
+function acceptedText() {
+  const size = limits.max_size ? `, up to ${byteSize(limits.max_size)}` : "";
+  return `We take video files (${limits.formats.join(", ")})${size}.`;
+}
+
+async function loadLimits() {
+  try {
+    const response = await fetch("/uploads");
+    if (!response.ok) return;
+    const answer = await response.json();
+    const name = (format) => (format === "webm" ? "WebM" : format.toUpperCase());
+    limits = { ...limits, ...answer, formats: answer.formats.map(name) };
+    $("limit").textContent = byteSize(limits.max_size);
+  } catch {
+    // The hint keeps its default wording.
+  }
+}
 
 function choose(chosen) {
   file = chosen || null;
@@ -14,7 +40,10 @@ function choose(chosen) {
   $("send").disabled = !file;
   $("result").textContent = "";
   $("result").className = "message";
-  if (file) $("progress").hidden = true; // a new file: the last upload's bar goes
+  if (file) {
+    $("progress").hidden = true; // a new file: the last upload's bar goes
+    $("progress-text").textContent = "";
+  }
 }
 
 $("file").addEventListener("change", () => choose($("file").files[0]));
@@ -43,31 +72,48 @@ function setBar(fraction) {
   $("progress").hidden = false;
   $("progress-fill").style.width = `${percent}%`;
   $("progress").setAttribute("aria-valuenow", percent.toFixed(0));
-  return percent;
 }
 
-function setProgress(loaded, total, startedAt) {
-  const percent = setBar(total ? loaded / total : 0);
+function setUploadProgress(loaded, total, startedAt) {
+  const fraction = total ? loaded / total : 0;
+  setBar(fraction * uploadShare);
   const seconds = (performance.now() - startedAt) / 1000;
   const speed = seconds > 0 ? loaded / seconds : 0;
   const eta = speed > 0 ? (total - loaded) / speed : 0;
+  const step = uploadShare < 1 ? "Step 1 of 2 · uploading" : "Uploading";
   $("progress-text").textContent =
-    `${percent.toFixed(0)} % · ${byteSize(loaded)} of ${byteSize(total)}` +
+    `${step} ${(fraction * 100).toFixed(0)} % · ${byteSize(loaded)} of ${byteSize(total)}` +
     (speed ? ` · ${byteSize(speed)}/s · ${clockTime(eta)} left` : "");
+}
+
+// A WebM usually plays everywhere as it is; anything else is usually converted afterwards.
+const likelyConverted = (chosen) => !/\.webm$/i.test(chosen.name);
+
+function refuse(status, answer) {
+  const fileProblem = [400, 413, 415].includes(status);
+  const why = answer.error || `The upload failed (${status}).`;
+  showResult(false, fileProblem ? `${why} ${acceptedText()}` : why);
+  // The same file would be refused again: Upload waits for another one (503: try again later).
+  $("send").disabled = fileProblem;
+  if (fileProblem) $("chosen").textContent = `${file.name} · not accepted; choose another file`;
+  $("progress").hidden = true;
+  $("progress-text").textContent = "";
 }
 
 // XMLHttpRequest, not fetch: only it reports upload progress.
 $("form").addEventListener("submit", (event) => {
   event.preventDefault();
-  if (!file) return;
+  if (!file || $("send").disabled) return;
   const body = new FormData();
   body.append("title", $("title").value.trim());
   body.append("video", file, file.name);
   const request = new XMLHttpRequest();
   const startedAt = performance.now();
+  uploadShare = likelyConverted(file) ? 0.5 : 1;
   $("send").disabled = true;
-  setProgress(0, file.size, startedAt);
-  request.upload.addEventListener("progress", (e) => setProgress(e.loaded, e.total, startedAt));
+  $("result").textContent = "";
+  setUploadProgress(0, file.size, startedAt);
+  request.upload.addEventListener("progress", (e) => setUploadProgress(e.loaded, e.total, startedAt));
   request.upload.addEventListener("load", () => {
     $("progress-text").textContent = "Uploaded · checking the video…";
   });
@@ -78,31 +124,33 @@ $("form").addEventListener("submit", (event) => {
     } catch {
       answer = { error: `The server answered ${request.status}.` };
     }
-    $("progress-text").textContent = "";
-    if (request.status >= 200 && request.status < 300) {
-      const video = answer.video;
-      $("form").reset();
-      choose(null);
-      showResult(true, `“${video.title}” (${clockTime(video.duration)}): ${answer.message}`);
-      // A video waiting for approval is not listed to uploaders: nothing to follow.
-      const converting = video.status === "processing" && !video.waiting;
-      watched = converting ? { id: video.id, title: video.title } : null;
-      if (watched) follow(video);
-      else setBar(1); // done: the full bar stays beside the message until the next file
-      refresh();
-    } else {
+    if (request.status < 200 || request.status >= 300) {
       if (request.status === 401 && passcode) {
         localStorage.removeItem(PASSCODE); // changed by the operator since: ask again
         checkAccess();
       }
-      showResult(false, answer.error || `Upload failed (${request.status}).`);
-      $("send").disabled = false;
-      $("progress").hidden = true;
+      refuse(request.status, answer);
+      return;
     }
+    const video = answer.video;
+    $("form").reset();
+    choose(null);
+    showResult(true, `“${video.title}” (${clockTime(video.duration)}): ${answer.message}`);
+    // A video waiting for approval is not listed to uploaders: nothing to follow.
+    const converting = video.status === "processing" && !video.waiting;
+    watched = converting ? { id: video.id, title: video.title } : null;
+    if (watched) follow(video);
+    else {
+      setBar(1); // done: the full bar stays beside the message until the next file
+      $("progress-text").textContent = "Done";
+    }
+    refresh();
   });
   request.addEventListener("error", () => {
     showResult(false, "The connection to the server was lost; nothing was added. Try again.");
     $("send").disabled = false;
+    $("progress").hidden = true;
+    $("progress-text").textContent = "";
   });
   request.open("POST", "/uploads");
   const passcode = localStorage.getItem(PASSCODE);
@@ -110,42 +158,67 @@ $("form").addEventListener("submit", (event) => {
   request.send(body);
 });
 
-// The conversion of the upload just made, shown on the bar the upload used.
+// The conversion of the upload just made, on the rest of the bar the upload used.
 function follow(video) {
   if (!watched || video.id !== watched.id) return;
   if (video.status === "processing") {
-    const percent = setBar(video.progress);
+    const progress = video.progress || 0;
+    setBar(uploadShare < 1 ? uploadShare + (1 - uploadShare) * progress : 1);
+    const step = uploadShare < 1 ? "Step 2 of 2 · converting" : "Converting";
     $("progress-text").textContent =
-      `Converting “${watched.title}” for every screen · ${percent.toFixed(0)} %`;
+      `${step} “${watched.title}” for every screen ${(progress * 100).toFixed(0)} %`;
     return;
   }
   watched = null;
-  $("progress").hidden = true;
-  $("progress-text").textContent = "";
   if (video.status === "failed") {
+    $("progress").hidden = true;
+    $("progress-text").textContent = "";
     showResult(false, `“${video.title}” could not be converted: ${video.error}`);
   } else {
+    setBar(1);
+    $("progress-text").textContent = "Done";
     showResult(true, `“${video.title}” is converted and joins the rotation.`);
   }
 }
 
+function cell(className, ...content) {
+  const td = document.createElement("td");
+  td.className = className;
+  td.append(...content);
+  return td;
+}
+
 function posterCell(video) {
-  const cell = document.createElement("td");
-  if (video.poster) {
-    const image = document.createElement("img");
-    image.src = video.poster;
-    image.alt = "";
-    image.width = 64;
-    image.height = 36;
-    image.loading = "lazy";
-    image.style.objectFit = "cover";
-    cell.append(image);
+  if (!video.poster) return cell("poster");
+  const image = document.createElement("img");
+  image.src = video.poster;
+  image.alt = "";
+  image.width = 64;
+  image.height = 36;
+  image.loading = "lazy";
+  return cell("poster", image);
+}
+
+function titleCell(video, playing) {
+  const td = cell("title", video.title);
+  if (playing) {
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = "Now playing";
+    td.append(badge);
   }
-  return cell;
+  return td;
+}
+
+function detail(text) {
+  const span = document.createElement("span");
+  span.className = "detail";
+  span.textContent = text;
+  return span;
 }
 
 function statusCell(video) {
-  const cell = document.createElement("td");
+  const where = detail(WORDS.storage[video.storage] || `stored in ${video.storage}`);
   if (video.status === "processing") {
     const percent = Math.round((video.progress || 0) * 100);
     const bar = document.createElement("div");
@@ -153,21 +226,17 @@ function statusCell(video) {
     const fill = document.createElement("div");
     fill.style.width = `${percent}%`;
     bar.append(fill);
-    cell.append(`${video.storage} · converting ${percent} %`, bar);
-  } else if (video.status === "failed") {
-    cell.className = "message error";
-    cell.textContent = `${video.storage} · not converted: ${video.error || "unknown reason"}`;
-  } else {
-    cell.textContent = video.status === "ready" ? video.storage : `${video.storage} (${video.status})`;
+    return cell("state", `Converting for every screen · ${percent} %`, bar, where);
   }
-  return cell;
+  if (video.status === "failed") {
+    const td = cell("state message error", `Couldn't be converted: ${video.error || "unknown reason"}`);
+    td.append(where);
+    return td;
+  }
+  return cell("state", WORDS.status[video.status] || video.status, where);
 }
 
-function textCell(value) {
-  const cell = document.createElement("td");
-  cell.textContent = value;
-  return cell;
-}
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 async function refresh() {
   let converting = false;
@@ -177,20 +246,23 @@ async function refresh() {
     const rows = videos.map((video) => {
       const row = document.createElement("tr");
       row.dataset.id = video.id;
-      if (video.index === currentIndex) row.className = "playing";
+      const playing = video.index !== null && video.index === currentIndex;
+      if (playing) row.className = "playing";
       converting ||= video.status === "processing";
       follow(video);
       row.append(
-        textCell(video.index ?? "–"),
+        cell("pos", video.index === null ? "–" : String(video.index + 1)),
         posterCell(video),
-        textCell(video.title),
-        textCell(clockTime(video.duration)),
-        textCell(`${video.likes} likes · ${video.dislikes} dislikes`),
+        titleCell(video, playing),
+        cell("length", clockTime(video.duration)),
+        cell("votes", `${plural(video.likes, "like")} · ${plural(video.dislikes, "dislike")}`),
         statusCell(video),
       );
       return row;
     });
     $("videos").replaceChildren(...rows);
+    $("no-videos").hidden = rows.length > 0;
+    $("video-table").hidden = rows.length === 0;
   } catch {
     // The list is a convenience; the next refresh will try again.
   }
@@ -198,6 +270,7 @@ async function refresh() {
   clearTimeout(refresh.timer);
   refresh.timer = setTimeout(refresh, converting || watched ? 1000 : 5000);
 }
+loadLimits();
 refresh();
 
 // Who may upload (UPLOAD_ACCESS): anyone, passcode holders, or signed-in admins only.

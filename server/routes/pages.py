@@ -1,8 +1,11 @@
-"""The pages and their assets, served from `browser/`."""
+"""The pages, their assets, and the QR code the empty screens show."""
 
 from __future__ import annotations
 
-from quart import Response, send_from_directory
+import io
+
+import segno
+from quart import Response, request, send_from_directory
 
 from ..config import ROOT
 from ._viewer import remember, viewer_id
@@ -37,4 +40,25 @@ async def admin() -> Response:
 async def asset(path: str) -> Response:
     response = await send_from_directory(BROWSER, path)
     response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def upload_url() -> str:
+    """The upload page as the person who asked reached this server (a TV and a phone in the
+    same room use the same address)."""
+    return request.host_url.rstrip("/") + "/upload"
+
+
+async def upload_qr() -> Response:
+    """`GET /qr/upload.svg`: a QR code of the upload page's URL, for a phone held up to a TV."""
+    url = upload_url()
+    svg = io.BytesIO()
+    # viewBox only (no width/height): the page sizes it. Its own white ground and a 4-module
+    # quiet zone, so any reader finds it on any background.
+    code = segno.make(url, error="m")
+    code.save(svg, kind="svg", border=4, light="#fff", omitsize=True, xmldecl=False, title=url)
+    response = Response(svg.getvalue(), content_type="image/svg+xml")
+    # The URL depends on the Host the request came with.
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Vary"] = "Host"
     return response

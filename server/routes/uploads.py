@@ -126,3 +126,10 @@ async def upload() -> Response:
 def _title_from_filename(filename: str) -> str:
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     return title_from_name(name)[:200] if name else ""
+
+
+async def rules() -> Response:
+    """`GET /uploads`: what `POST /uploads` takes, for the page to say before and after."""
+    return jsonify(
+        {"max_size": services().settings.max_upload_size, "formats": list(CONTENT_TYPES)}
+    )

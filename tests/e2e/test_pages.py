@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +10,7 @@ import pytest
 
 from ..live import LiveServer
 from ..mediafiles import make_channel, make_webm
-
-
-def wait_until(page: Any, script: str, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError(script)
+from .pagecheck import wait_until
 
 
 @pytest.fixture
@@ -63,12 +53,12 @@ def test_ambient_has_no_controls_and_the_title_fades(steady_server: LiveServer, 
     page.goto(steady_server.url + "/ambient")
     wait_until(page, "window.simulcastStatus && simulcastStatus().playing")
     assert page.locator("button, input, a, [controls]").count() == 0
-    caption = page.locator("#caption")
+    caption = page.locator("#title-card")
     assert caption.inner_text().strip() != ""
     assert float(caption.evaluate("e => getComputedStyle(e).opacity")) > 0.5
     # The title hides after a few seconds (4 s plus the fade).
     page.wait_for_function(
-        "parseFloat(getComputedStyle(document.querySelector('#caption')).opacity) < 0.05",
+        "parseFloat(getComputedStyle(document.querySelector('#title-card')).opacity) < 0.05",
         timeout=9000,
     )
     video = page.locator("video.front")
@@ -87,10 +77,10 @@ def test_ambient_title_returns_at_the_next_video(
     )
     page.wait_for_function(
         f"simulcastStatus().title !== {first!r} && "
-        "parseFloat(getComputedStyle(document.querySelector('#caption')).opacity) > 0.5",
+        "parseFloat(getComputedStyle(document.querySelector('#title-card')).opacity) > 0.5",
         timeout=12000,
     )
-    assert page.inner_text("#caption") in {"First", "Second"} - {first}
+    assert page.inner_text("#title-card") in {"First", "Second"} - {first}
 
 
 def test_upload_page_shows_progress_and_the_video_joins(
@@ -128,5 +118,11 @@ def test_upload_page_explains_a_rejected_file(start_server: Any, page: Any, tmp_
     page.set_input_files("#file", str(notes))
     page.click("#send")
     page.wait_for_selector("#result.error", timeout=10000)
-    assert "not a video" in page.inner_text("#result").lower()
-    assert not page.is_disabled("#send")  # they can pick another file and retry
+    result = page.inner_text("#result")
+    assert "not a video" in result.lower()
+    assert "WebM, MP4" in result and "up to 2 GB" in result  # what would be accepted
+    assert page.is_disabled("#send")  # the same file would be refused again
+    assert not page.is_visible("#progress")
+    page.set_input_files("#file", str(make_webm(tmp_path / "good.webm", seconds=1.0)))
+    assert not page.is_disabled("#send")  # another file: they can try again
+    assert page.inner_text("#result") == ""
