@@ -12,7 +12,7 @@ from quart import Response, jsonify, request
 
 from ..app import services
 from ..catalog import READY, Video
-from ..formats import stored_as
+from ..formats import BY_CONTAINER, stored_as
 from ..library import title_from_name
 from ..posters import discard_poster, make_poster
 from ..probe import ProbeError, is_universally_playable, probe
@@ -131,5 +131,8 @@ def _title_from_filename(filename: str) -> str:
 async def rules() -> Response:
     """`GET /uploads`: what `POST /uploads` takes, for the page to say before and after."""
     return jsonify(
-        {"max_size": services().settings.max_upload_size, "formats": list(CONTENT_TYPES)}
+        {
+            "max_size": services().settings.max_upload_size,
+            "formats": [suffix.lstrip(".") for suffix, _ in BY_CONTAINER.values()],
+        }
     )
