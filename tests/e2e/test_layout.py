@@ -88,7 +88,9 @@ def test_mute_and_volume_persist_and_leave_sync_alone(
     after = page.evaluate("simulcastStatus()")
     assert after["playing"] and after["videoId"] == before["videoId"]
     assert after["seeks"] == before["seeks"]  # no seek: sound is not a reason to resync
-    assert abs(after["offsetMs"]) < 100
+    assert after["rate"] == pytest.approx(1, abs=0.05)
+    # Still on the schedule (a single reading on a busy machine can be a few frames off).
+    wait_until(page, "Math.abs(simulcastStatus().offsetMs) < 50", timeout=5)
 
     page.reload()
     wait_until(page, PLAYING)
