@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ..live import LiveServer
-from .axe import sideways_scroll, violations
+from .pagecheck import axe_violations, sideways_overflow
 
 TOKEN = "console-secret"
 SIZES = {"phone": (390, 844), "desktop": (1920, 1080)}
@@ -59,7 +59,7 @@ def test_sign_in_and_every_tab_pass_axe_without_sideways_scroll(
 ) -> None:
     page = open_page(live.url + "/admin", size)
     page.wait_for_selector("#sign-in-form")
-    assert violations(page) == []
+    assert axe_violations(page) == []
     page.fill("#token", "wrong")
     page.click("#sign-in-form button[type=submit]")
     page.wait_for_selector("#sign-in-message.error")
@@ -71,8 +71,8 @@ def test_sign_in_and_every_tab_pass_axe_without_sideways_scroll(
         tab.click()
         panel = page.locator("#" + tab.get_attribute("aria-controls"))
         assert panel.is_visible()
-        assert violations(page) == [], tab.inner_text()
-        assert sideways_scroll(page) == 0, tab.inner_text()
+        assert axe_violations(page) == [], tab.inner_text()
+        assert sideways_overflow(page) == 0, tab.inner_text()
     assert page.locator("#audit tr").count() >= 1  # this sign-in, at least
     page.screenshot(path=str(Path(live.log_path).with_suffix(f".{size}.png")), full_page=True)
 
