@@ -88,7 +88,7 @@ def test_mute_and_volume_persist_and_leave_sync_alone(
     after = page.evaluate("simulcastStatus()")
     assert after["playing"] and after["videoId"] == before["videoId"]
     assert after["seeks"] == before["seeks"]  # no seek: sound is not a reason to resync
-    assert after["rate"] == pytest.approx(1, abs=0.05)
+    assert 0.95 <= after["rate"] <= 1.05  # the engine's own band
     # Still on the schedule (a single reading on a busy machine can be a few frames off).
     wait_until(page, "Math.abs(simulcastStatus().offsetMs) < 50", timeout=5)
 
