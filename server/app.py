@@ -14,7 +14,11 @@ from .access import Access
 from .audit import AuditLog
 from .channel import Channel
 from .config import Settings, load_settings
-from .flow import FlowConnection, FlowRequest
+from .fanout import Fanout
+from .fanout.local import LocalFanout
+from .fanout.nchan import NchanFanout
+from .fanout.response import SubscribingConnection
+from .flow import FlowRequest
 from .library import forget_storage, sync_storage, watch_bucket
 from .storage import Storage
 from .storage.local import LocalStorage
@@ -63,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     settings = settings or load_settings()
     app = Quart(__name__, static_folder=None)
     app.request_class = FlowRequest
-    app.asgi_http_class = FlowConnection
+    app.asgi_http_class = SubscribingConnection
     # Uploads enforce their own limit while streaming; long uploads and streams need no timeout.
     app.config.update(MAX_CONTENT_LENGTH=None, BODY_TIMEOUT=None, RESPONSE_TIMEOUT=None)
     state = Services(settings, Access(settings))
@@ -81,7 +85,11 @@ def create_app(settings: Settings | None = None) -> Quart:
         if settings.s3_bucket_name:
             state.storages["s3"] = S3Storage.from_settings(settings)
         store = await open_store(settings)
-        state.channel = Channel(store)
+        fanout: Fanout = (
+            NchanFanout(settings.nchan_publish_url) if settings.fanout == "nchan" else LocalFanout()
+        )
+        await fanout.start()
+        state.channel = Channel(store, fanout)
         state.audit_log = AuditLog(store)
         await state.channel.refresh()
         for storage in list(state.storages.values()):
@@ -113,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Quart:
                 await task
         if state.channel is not None:
             await state.channel.stop()
+            await state.channel.broker.close()
             await state.channel.store.close()
 
     return app

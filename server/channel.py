@@ -20,7 +20,9 @@ from shared.protocol import Item, Reason, State
 from . import clock
 from .catalog import Video
 from .clock import Anchor, NowPlaying
-from .events import KEEPALIVE, Broker, encode
+from .events import data
+from .fanout import Fanout
+from .fanout.local import LocalFanout
 from .posters import poster_url
 from .store import Counts, Snapshot, Store
 from .transcode import sources
@@ -52,10 +54,10 @@ def tune_gc_for_many_streams() -> None:
 
 class Channel:
     def __init__(
-        self, store: Store, broker: Broker | None = None, now: Callable[[], float] = time.time
+        self, store: Store, broker: Fanout | None = None, now: Callable[[], float] = time.time
     ) -> None:
         self.store = store
-        self.broker = broker or Broker()
+        self.broker: Fanout = broker or LocalFanout()
         self.now = now
         self.worker_id = uuid.uuid4().hex
         self.videos: list[Video] = []
@@ -155,9 +157,6 @@ class Channel:
     def last_event_id(self) -> int:
         return self._event_id
 
-    def encode(self, state: State) -> bytes:
-        self._event_id += 1
-        return encode({**state, "server_time": self.now()}, event_id=self._event_id)
 
     def publish(self, reason: Reason) -> None:
         state = self.state(reason)
@@ -165,7 +164,8 @@ class Channel:
         if material == self._last_published:
             return  # e.g. another worker recorded a switch this process already announced
         self._last_published = material
-        self.broker.publish(self.encode(state))
+        self._event_id += 1
+        self.broker.publish(data({**state, "server_time": self.now()}), self._event_id)
 
     def publish_soon(self, reason: Reason) -> None:
         """Coalesce bursts (200 votes in a second) into a few events."""
@@ -227,6 +227,7 @@ class Channel:
     async def start(self) -> None:
         tune_gc_for_many_streams()
         await self.refresh()
+        self.publish("sync")  # a fan-out that keeps the last event (nchan) has one from now on
         self._tasks = [
             asyncio.create_task(loop())
             for loop in (
@@ -280,8 +281,8 @@ class Channel:
     async def _presence_loop(self) -> None:
         while True:
             try:
-                total = await self.store.report_viewers(
-                    self.worker_id, len(self.broker), self.now()
+                total = await self.broker.viewers(
+                    lambda mine: self.store.report_viewers(self.worker_id, mine, self.now())
                 )
             except Exception as error:
                 log.warning("reporting viewers failed (%s)", error)
@@ -294,7 +295,7 @@ class Channel:
     async def _keepalive_loop(self) -> None:
         while True:
             await asyncio.sleep(KEEPALIVE_INTERVAL)
-            self.broker.publish(KEEPALIVE)
+            self.broker.ping()
 
     async def _publisher(self) -> None:
         while True:

@@ -107,6 +107,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_HOURS", "12", "How long an admin stays signed in (hours).", float),
     Setting("REDIS_URL", "", "redis:// URL: share state between workers and machines."),
     Setting(
+        "FANOUT",
+        "local",
+        "Who holds the viewers' event streams: local (this process) or nchan (nginx's nchan "
+        "module; the app publishes each event once to NCHAN_PUBLISH_URL).",
+        _choice("local", "nchan"),
+    ),
+    Setting(
+        "NCHAN_PUBLISH_URL",
+        "",
+        "The nchan publisher location of the channel (e.g. http://127.0.0.1:8080/pub/simulcast);"
+        " needed with FANOUT=nchan.",
+    ),
+    Setting(
         "MEDIA_ACCEL_REDIRECT",
         "",
         "Internal nginx location prefix (e.g. /protected/): hand local video files to nginx "
@@ -168,4 +181,6 @@ def load_settings(
         raise SystemExit("UPLOAD_ACCESS=token needs UPLOAD_TOKEN: set the uploaders' passcode.")
     if settings.upload_access == "admin" and not settings.admin_token:
         raise SystemExit("UPLOAD_ACCESS=admin needs ADMIN_TOKEN: nobody could upload otherwise.")
+    if settings.fanout == "nchan" and not settings.nchan_publish_url:
+        raise SystemExit("FANOUT=nchan needs NCHAN_PUBLISH_URL (the nchan publisher location).")
     return settings

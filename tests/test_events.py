@@ -1,11 +1,13 @@
-"""SSE encoding and the fan-out, without HTTP."""
+"""SSE encoding and the in-process fan-out, without HTTP (each viewer is an ASGI send)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
-from server.events import KEEPALIVE, Broker, encode
+from server.events import KEEPALIVE, encode
+from server.fanout.local import QUEUE_LIMIT, LocalFanout
 
 
 def test_encode_is_one_compact_event() -> None:
@@ -14,34 +16,59 @@ def test_encode_is_one_compact_event() -> None:
     assert json.loads(raw.split(b"data: ")[1]) == {"a": "x\ny", "b": 1}
 
 
-async def test_every_subscriber_gets_first_then_each_event() -> None:
-    broker = Broker()
-    first = [encode({"n": 0})]
+class Connection:
+    """An ASGI send that records bodies; `blocked` makes every send wait, like a full socket."""
 
-    async def take(count: int) -> list[bytes]:
-        got = []
-        async for message in broker.subscribe(lambda: first[0]):
-            got.append(message)
-            if len(got) == count:
-                break
-        return got
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.blocked: asyncio.Event | None = None
 
-    readers = [asyncio.create_task(take(3)) for _ in range(3)]
-    while len(broker) < 3:
+    async def send(self, event: Any) -> None:
+        if self.blocked is not None:
+            await self.blocked.wait()
+        self.bodies.append(event["body"])
+
+
+async def subscribed(fanout: LocalFanout, count: int) -> tuple[list[Connection], list[Any]]:
+    connections = [Connection() for _ in range(count)]
+    serving = [
+        asyncio.create_task(fanout.serve(c.send, lambda: b"first")) for c in connections
+    ]
+    while len(fanout) < count:
         await asyncio.sleep(0)
-    broker.publish(KEEPALIVE)
-    broker.publish(b"data: 2\n\n")
-    results = await asyncio.gather(*readers)
-    assert results == [[first[0], KEEPALIVE, b"data: 2\n\n"]] * 3
-    assert len(broker) == 0  # each left, and was forgotten
+    return connections, serving
 
 
-async def test_a_client_that_falls_behind_is_dropped_not_buffered() -> None:
-    broker = Broker(queue_size=4)
-    slow = broker.subscribe(lambda: b"first")
-    assert await anext(slow) == b"first"
-    for n in range(10):  # the slow client reads nothing meanwhile
-        broker.publish(f"data: {n}\n\n".encode())
-    assert len(broker) == 0 and broker.dropped == 1
-    # It sees the end of its stream (and reconnects for the full state).
-    assert [m async for m in slow] == []
+async def test_every_viewer_gets_first_then_each_event_written_in_the_publish_call() -> None:
+    fanout = LocalFanout()
+    connections, serving = await subscribed(fanout, 3)
+    fanout.ping()
+    fanout.publish(b'{"n":2}', 5)
+    # Written during publish() itself: no task had to wake up for any viewer.
+    expected = [b"first", KEEPALIVE, b'id: 5\ndata: {"n":2}\n\n']
+    assert [c.bodies for c in connections] == [expected] * 3
+    for task in serving:
+        task.cancel()
+    await asyncio.gather(*serving, return_exceptions=True)
+    assert len(fanout) == 0  # each left, and was forgotten
+
+
+async def test_a_waiting_send_keeps_order_and_a_viewer_too_far_behind_is_dropped() -> None:
+    fanout = LocalFanout()
+    (fast, slow), serving = await subscribed(fanout, 2)
+    slow.blocked = asyncio.Event()
+    fanout.broadcast(b"data: 1\n\n")
+    fanout.broadcast(b"data: 2\n\n")
+    slow.blocked.set()  # the socket drains: the waiting send and the queued one go out in order
+    while len(slow.bodies) < 3:
+        await asyncio.sleep(0)
+    assert slow.bodies == fast.bodies == [b"first", b"data: 1\n\n", b"data: 2\n\n"]
+
+    slow.blocked = asyncio.Event()  # now it reads nothing at all
+    for n in range(QUEUE_LIMIT + 2):
+        fanout.broadcast(f"data: {n}\n\n".encode())
+    assert len(fanout) == 1 and fanout.dropped == 1
+    await asyncio.wait_for(serving[1], 5)  # its stream ends (the client reconnects for the state)
+    assert len(fast.bodies) == 3 + QUEUE_LIMIT + 2
+    serving[0].cancel()
+    await asyncio.gather(*serving, return_exceptions=True)

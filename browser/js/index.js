@@ -121,6 +121,18 @@ function renderProgress() {
 requestAnimationFrame(renderProgress);
 renderVotes();
 
+// My own votes come apart from the stream, which is the same bytes for every viewer (and may
+// come from nginx): asked for on every (re)connect, as the stream's first event once carried them.
+async function loadMyVotes() {
+  try {
+    const response = await fetch("/my-votes");
+    if (response.ok) myVotes = (await response.json()).my_votes;
+  } catch {
+    return; // offline: the stream's reconnect asks again
+  }
+  renderVotes();
+}
+
 startChannel({
   clock,
   player,
@@ -134,6 +146,7 @@ startChannel({
   },
   onConnection: (up) => {
     connected = up;
+    if (up) loadMyVotes();
     const badge = $("connection");
     badge.dataset.state = up ? "live" : "offline";
     badge.textContent = up ? "Live" : "Reconnecting…";

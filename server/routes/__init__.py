@@ -16,6 +16,7 @@ def register(app: Quart) -> None:
         ("/assets/<path:path>", "GET", pages.asset),
         ("/qr/upload.svg", "GET", pages.upload_qr),
         ("/video-updates", "GET", stream.updates),
+        ("/my-votes", "GET", stream.my_votes),
         ("/time", "GET", api.server_time),
         ("/videos", "GET", api.videos),
         ("/videos/<video_id>", "DELETE", api.delete_video),
