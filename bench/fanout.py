@@ -3,12 +3,24 @@
     .venv/bin/python -m bench.fanout                      # 10,000 viewers, both set-ups
     .venv/bin/python -m bench.fanout --clients 2000 --setup single
 
-Set-ups: `single` is `python main.py` (one process, embedded SQLite store); `redis` is
-`hypercorn --workers 2` on a throwaway `redis-server`. The viewers are raw asyncio sockets (one
-Protocol object each, no HTTP library), so the load generator stays light next to the server on
-the same machine. Figures: connect rate, server RSS per idle viewer (from /proc, the workers'
-sum), and per event (a like, a skip) the delay until each viewer had it: p50/p99/max over the
-viewers, then the median of those over the events. Readable lines first, then one JSON line.
+    .venv/bin/python -m bench.fanout --setup single,nchan,bare-nchan --busy
+    .venv/bin/python -m bench.fanout --setup single --baseline 491251f   # before/after, one run
+
+Set-ups, run one after the other in one run so that they share the machine's noise: `single`
+is `python main.py` (one process, embedded SQLite store); `redis` is `hypercorn --workers 2` on a
+throwaway `redis-server`; `nchan` is the app with FANOUT=nchan behind nginx with the nchan module
+(examples/nginx.conf with examples/nchan.conf), viewers connected to nginx; `bare-nchan` is that
+nginx alone, the bench publishing a state-sized message itself: the reference for what nginx and
+this load generator can do. `--baseline REF` adds `single` at another commit (git archive),
+for before/after ratios on a noisy machine. `--busy` runs a video conversion (ffmpeg, VP9, one
+thread) beside the whole run.
+
+The viewers are raw asyncio sockets (one Protocol object each, no HTTP library), so the load
+generator stays light next to the server on the same machine; one process holds at most the
+open-file limit (20,000 here). Figures: connect rate, server RSS per idle viewer (from /proc,
+the workers' sum), and per event (a like, a skip; a publish for bare nchan) the delay until each
+viewer had it: p50/p99/max over the viewers, then per kind the median of those over the events.
+Readable lines first (with the load average), then one JSON line.
 """
 
 from __future__ import annotations
@@ -18,7 +30,6 @@ import asyncio
 import json
 import os
 import resource
-import signal
 import statistics
 import subprocess
 import sys
@@ -26,14 +37,14 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import httpx
 
-from tests.live import ROOT, free_port, wait_for
+from tests.live import ROOT, free_port, stop_process, wait_for
+from tests.mediafiles import make_still
+from tests.nginxserver import NginxServer, example_site
 from tests.redisserver import RedisServer
 
 ADMIN = "bench-admin-token"
@@ -43,22 +54,6 @@ HOST = "127.0.0.1"
 def raise_open_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def make_video(path: Path, seconds: int, luma: int) -> Path:
-    """A tiny real VP9 file an hour long: no switch happens unless the benchmark asks."""
-    with av.open(str(path), "w", format="webm") as out:
-        stream = out.add_stream("libvpx-vp9", rate=1, options={"deadline": "realtime"})
-        stream.width = stream.height = 64
-        stream.pix_fmt = "yuv420p"
-        frame = av.VideoFrame(64, 64, "yuv420p")
-        for plane, value in zip(frame.planes, (luma, 128, 128), strict=True):
-            plane.update(bytes([value]) * plane.buffer_size)
-        for index in range(seconds):
-            frame.pts, frame.time_base = index, Fraction(1, 1)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
 
 
 def rss_kib(pid: int) -> int:
@@ -72,14 +67,20 @@ def rss_kib(pid: int) -> int:
 
 
 class Server:
-    def __init__(self, setup: str, workdir: Path) -> None:
+    """The set-up under test. `url` takes likes and skips; viewers connect to `stream_url`."""
+
+    def __init__(self, setup: str, workdir: Path, nginx_workers: int, clients: int) -> None:
         self.setup = setup
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
+        self.stream_url = self.url
+        self.process: subprocess.Popen[bytes] | None = None
+        self.redis: RedisServer | None = None
+        self.nginx: NginxServer | None = None
         static = workdir / "static"
         static.mkdir()
         for name, luma in (("a", 60), ("b", 120), ("c", 180)):
-            make_video(static / f"{name}.webm", 3600, luma)
+            make_still(static / f"{name}.webm", 3600, luma)
         self.env = {
             **os.environ,
             "HOST": HOST,
@@ -89,7 +90,20 @@ class Server:
             "STATIC_DIR": str(static),
             "ADMIN_TOKEN": ADMIN,
         }
-        self.redis: RedisServer | None = None
+        if setup in ("nchan", "bare-nchan"):
+            nginx_port = free_port()
+            site = example_site(
+                nginx_port, f"{HOST}:{self.port}", static, workdir / "uploads", nchan=True
+            )
+            self.nginx = NginxServer(
+                workdir / "nginx", site, nginx_port, nginx_workers, connections=clients + 1000
+            ).start()
+            self.stream_url = self.nginx.url
+            self.env["FANOUT"] = "nchan"
+            self.env["NCHAN_PUBLISH_URL"] = f"{self.nginx.url}/nchan/pub/simulcast"
+        if setup == "bare-nchan":
+            return
+        source = ROOT
         if setup == "redis":
             self.redis = RedisServer(workdir / "redis").start()
             self.env["REDIS_URL"] = self.redis.url
@@ -97,33 +111,56 @@ class Server:
             command += ["--bind", f"{HOST}:{self.port}", "server:create_app()"]
         else:
             command = [sys.executable, "main.py"]
+            if "@" in setup:  # single@REF: the same, at another commit
+                source = workdir / "source"
+                source.mkdir()
+                archive = subprocess.run(
+                    ["git", "-C", str(ROOT), "archive", setup.split("@", 1)[1]],
+                    check=True,
+                    capture_output=True,
+                ).stdout
+                subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
         self.log = (workdir / "server.log").open("wb")
         # Children inherit the raised open-file limit (main.py raises its own as well).
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log
+            command, cwd=source, env=self.env, stdout=self.log, stderr=self.log
         )
         wait_for(self.url + "/healthz", 60, self.process)
 
     def pids(self) -> list[int]:
-        """The processes that hold viewers: the server, or the master's workers."""
+        """The processes that hold viewers: the server, the master's workers, or nginx's."""
+        if self.nginx is not None:
+            assert self.nginx.process is not None
+            return children(self.nginx.process.pid) or [self.nginx.process.pid]
+        assert self.process is not None
         if self.setup != "redis":
             return [self.process.pid]
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        pids = [int(p) for p in children.read_text().split()]
+        pids = children(self.process.pid)
         return [p for p in pids if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
 
     def rss_kib(self) -> int:
         return sum(rss_kib(pid) for pid in self.pids())
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, 20)
+        if self.nginx is not None:
+            self.nginx.stop()
         if self.redis is not None:
             self.redis.stop()
+
+
+def children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def start_busy_work() -> subprocess.Popen[bytes]:
+    """A CPU-heavy neighbour for the whole run: a VP9 conversion, one thread, as an upload's."""
+    command = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1"]
+    command += ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"]
+    command += ["-c:v", "libvpx-vp9", "-threads", "1", "-deadline", "good", "-cpu-used", "2"]
+    command += ["-f", "null", "-"]
+    return subprocess.Popen(command)
 
 
 # -- the viewers ---------------------------------------------------------------------------
@@ -223,38 +260,57 @@ def percentile(values: list[float], q: float) -> float:
 
 async def state_of(url: str) -> dict[str, Any]:
     """The current state, as one more viewer sees it on connecting."""
+    headers = {"Accept": "text/event-stream"}
     async with httpx.AsyncClient(timeout=30) as client:
-        async with client.stream("GET", url + "/video-updates") as response:
+        async with client.stream("GET", url + "/video-updates", headers=headers) as response:
             async for line in response.aiter_lines():
                 if line.startswith("data: "):
                     return dict(json.loads(line[6:]))
     raise RuntimeError("no state")
 
 
-async def measure_events(url: str, hub: Hub, n: int, events: int) -> list[dict[str, Any]]:
-    """Alternate likes and skips; each waits until all n viewers have it."""
+async def bare_publish(client: httpx.AsyncClient, server: Server, index: int) -> bytes:
+    """A message the size of a real state event, published straight to nchan; its marker."""
+    marker = f'"bench":{index},'
+    payload = "{" + marker + '"pad":"' + "x" * 1100 + '"}'
+    response = await client.post(server.env["NCHAN_PUBLISH_URL"], content=payload)
+    response.raise_for_status()
+    return marker.encode()
+
+
+async def measure_events(server: Server, hub: Hub, n: int, events: int) -> list[dict[str, Any]]:
+    """Alternate likes and skips (publishes for bare nchan); each waits until all n viewers
+    have it."""
+    url = server.url
     results: list[dict[str, Any]] = []
     async with httpx.AsyncClient(timeout=30) as client:
         for index in range(events):
-            state = await state_of(url)
-            kind = "like" if index % 2 == 0 else "skip"
-            if kind == "like":
-                # The event that carries one more like for this video (and this next one).
-                marker = f'"likes":{state["likes"] + 1},"dislikes":{state["dislikes"]},'
-                marker += f'"next":{{"id":"{state["next"]["id"]}"'
-                request = client.post(
-                    f"{url}/like/0",
-                    json={"id": state["id"]},
-                    headers={"Cookie": f"simulcast_viewer={uuid.uuid4().hex}"},
-                )
-            else:
-                marker = f'data: {{"id":"{state["next"]["id"]}"'
-                headers = {"Authorization": f"Bearer {ADMIN}"}
-                request = client.post(f"{url}/skip", headers=headers)
-            hub.arm(marker.encode(), n)
             sent = time.perf_counter()
-            response = await request
-            response.raise_for_status()
+            if server.setup == "bare-nchan":
+                kind = "publish"
+                hub.arm(f'"bench":{index},'.encode(), n)
+                sent = time.perf_counter()
+                await bare_publish(client, server, index)
+            else:
+                state = await state_of(server.stream_url)
+                kind = "like" if index % 2 == 0 else "skip"
+                if kind == "like":
+                    # The event that carries one more like for this video (and this next one).
+                    marker = f'"likes":{state["likes"] + 1},"dislikes":{state["dislikes"]},'
+                    marker += f'"next":{{"id":"{state["next"]["id"]}"'
+                    request = client.post(
+                        f"{url}/like/0",
+                        json={"id": state["id"]},
+                        headers={"Cookie": f"simulcast_viewer={uuid.uuid4().hex}"},
+                    )
+                else:
+                    marker = f'data: {{"id":"{state["next"]["id"]}"'
+                    headers = {"Authorization": f"Bearer {ADMIN}"}
+                    request = client.post(f"{url}/skip", headers=headers)
+                hub.arm(marker.encode(), n)
+                sent = time.perf_counter()
+                response = await request
+                response.raise_for_status()
             try:
                 await asyncio.wait_for(hub.everyone.wait(), 60)
             except TimeoutError:
@@ -274,12 +330,17 @@ async def measure_events(url: str, hub: Hub, n: int, events: int) -> list[dict[s
     return results
 
 
-async def run(setup: str, n: int, events: int, concurrency: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix=f"fanout-{setup}-") as tmp:
-        server = Server(setup, Path(tmp))
+async def run(setup: str, args: argparse.Namespace) -> dict[str, Any]:
+    n, concurrency = args.clients, args.concurrency
+    with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
+        server = Server(setup, Path(tmp), args.nginx_workers, n)
         try:
+            if setup == "bare-nchan":  # a first message, as the app publishes at start
+                async with httpx.AsyncClient() as client:
+                    await bare_publish(client, server, -1)
+            port = server.stream_url.rsplit(":", 1)[1]
             request = (
-                f"GET /video-updates HTTP/1.1\r\nHost: {HOST}:{server.port}\r\n"
+                f"GET /video-updates HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
                 "Accept: text/event-stream\r\n\r\n"
             ).encode()
             # Warm up (imports, first-request caches), so the RSS delta is the viewers' alone.
@@ -293,21 +354,33 @@ async def run(setup: str, n: int, events: int, concurrency: int) -> dict[str, An
             transports, seconds = await connect_viewers(hub, n, concurrency)
             await asyncio.sleep(3.0)  # let the viewer count settle (it publishes an event)
             rss_after = server.rss_kib()
-            measured = await measure_events(server.url, hub, n, events)
+            measured = await measure_events(server, hub, n, args.events)
             # A fresh connection per request lands on any worker: sample until all answered.
             workers: dict[str, dict[str, Any]] = {}
-            for _ in range(40):
+            for _ in range(40 if server.process is not None else 0):
                 health = httpx.get(server.url + "/healthz").json()
                 workers[health["worker"]] = health
+            errors = server_errors(Path(tmp), setup)
             for transport in transports:
                 transport.close()
         finally:
             server.stop()
     complete = [e for e in measured if e["received"] == n]
+    by_kind = {
+        kind: {
+            "events": len(of_kind),
+            "p50_ms": _median(e["p50_ms"] for e in of_kind),
+            "p99_ms": _median(e["p99_ms"] for e in of_kind),
+            "max_ms": _median(e["max_ms"] for e in of_kind),
+        }
+        for kind in ("like", "skip", "publish")
+        if (of_kind := [e for e in complete if e["kind"] == kind])
+    }
     return {
         "setup": setup,
         "processes": 2 if setup == "redis" else 1,
         "clients": n,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
         "connect_seconds": round(seconds, 2),
         "connect_rate_per_s": round(n / seconds),
         "rss_before_mib": round(rss_before / 1024, 1),
@@ -315,13 +388,25 @@ async def run(setup: str, n: int, events: int, concurrency: int) -> dict[str, An
         "rss_per_client_kib": round((rss_after - rss_before) / n, 1),
         "events": measured,
         "events_complete": len(complete),
-        "p50_ms": _median(e["p50_ms"] for e in complete),
-        "p99_ms": _median(e["p99_ms"] for e in complete),
-        "max_ms": _median(e["max_ms"] for e in complete),
+        "by_kind": by_kind,
         "viewers_lost": hub.lost,
         "dropped_by_server": sum(h["dropped"] for h in workers.values()),
         "viewers_per_worker": sorted(h["connections"] for h in workers.values()),
+        "server_errors_logged": errors,
     }
+
+
+def server_errors(workdir: Path, setup: str) -> int:
+    """Tracebacks in the app's log while it served (kept in the system's temp folder for
+    reading): a run that hides errors behind good figures is no run. Read before the stop, as
+    Python 3.11's asyncio logs a CancelledError for every connection still open at shutdown."""
+    log = workdir / "server.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    if "Traceback" in text:
+        kept = Path(tempfile.gettempdir()) / f"fanout-{setup.replace('@', '-')}-server.log"
+        kept.write_text(text)
+        print(f"{setup}: the server logged errors, see {kept}")
+    return text.count("Traceback")
 
 
 def _median(values: Any) -> float | None:
@@ -332,46 +417,65 @@ def _median(values: Any) -> float | None:
 def report(result: dict[str, Any]) -> None:
     print(
         f"\n== {result['setup']}: {result['clients']} viewers "
-        f"(load average {os.getloadavg()[0]:.1f}) ==\n"
+        f"(load average {result['loadavg_1m']:.1f}) ==\n"
         f"connect: {result['connect_seconds']} s ({result['connect_rate_per_s']}/s)\n"
         f"server RSS: {result['rss_before_mib']} -> {result['rss_after_mib']} MiB, "
         f"{result['rss_per_client_kib']} KiB per idle viewer"
     )
     for event in result["events"]:
         print(
-            f"  {event['kind']:5} reached {event['received']}/{result['clients']}: "
+            f"  {event['kind']:7} reached {event['received']}/{result['clients']}: "
             f"p50 {event['p50_ms']:.0f} ms, p99 {event['p99_ms']:.0f} ms, "
             f"max {event['max_ms']:.0f} ms"
             if event["p50_ms"] is not None
-            else f"  {event['kind']:5} reached nobody"
+            else f"  {event['kind']:7} reached nobody"
+        )
+    for kind, figures in result["by_kind"].items():
+        print(
+            f"{kind}: median over {figures['events']} complete events: p50 {figures['p50_ms']} "
+            f"ms, p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms"
         )
     print(
-        f"median over {result['events_complete']} complete events: p50 {result['p50_ms']} ms, "
-        f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms; "
-        f"viewers lost {result['viewers_lost']}, dropped by server {result['dropped_by_server']}, "
-        f"viewers per worker {result['viewers_per_worker']}"
+        f"viewers lost {result['viewers_lost']}, dropped by server "
+        f"{result['dropped_by_server']}, viewers per worker {result['viewers_per_worker']}, "
+        f"server errors logged {result['server_errors_logged']}"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=10_000)
-    parser.add_argument("--events", type=int, default=6, help="alternating likes and skips")
-    parser.add_argument("--setup", choices=["single", "redis", "both"], default="both")
+    parser.add_argument("--events", type=int, default=10, help="alternating likes and skips")
+    parser.add_argument(
+        "--setup",
+        default="single,redis",
+        help="comma-separated: single, redis, nchan, bare-nchan, single@<git ref>",
+    )
+    parser.add_argument("--baseline", help="also run `single` at this git ref, first")
+    parser.add_argument("--busy", action="store_true", help="a VP9 conversion runs beside")
+    parser.add_argument("--nginx-workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=500, help="connects in flight")
     args = parser.parse_args()
     raise_open_file_limit()
-    setups = ["single", "redis"] if args.setup == "both" else [args.setup]
+    setups = args.setup.split(",")
+    if args.baseline:
+        setups.insert(0, f"single@{args.baseline}")
+    busy = start_busy_work() if args.busy else None
     results = []
-    for setup in setups:
-        result = asyncio.run(run(setup, args.clients, args.events, args.concurrency))
-        report(result)
-        results.append(result)
+    try:
+        for setup in setups:
+            result = asyncio.run(run(setup, args))
+            report(result)
+            results.append(result)
+    finally:
+        if busy is not None:
+            stop_process(busy)
     print(
         json.dumps(
             {
                 "bench": "fanout",
                 "cpus": os.cpu_count(),
+                "busy": args.busy,
                 "loadavg_1m_at_end": os.getloadavg()[0],  # other work on the machine skews it
                 "results": results,
             }

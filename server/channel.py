@@ -57,7 +57,7 @@ class Channel:
         self, store: Store, broker: Fanout | None = None, now: Callable[[], float] = time.time
     ) -> None:
         self.store = store
-        self.broker: Fanout = broker or LocalFanout()
+        self.broker: Fanout = LocalFanout() if broker is None else broker  # len() may be 0
         self.now = now
         self.worker_id = uuid.uuid4().hex
         self.videos: list[Video] = []
@@ -156,7 +156,6 @@ class Channel:
     @property
     def last_event_id(self) -> int:
         return self._event_id
-
 
     def publish(self, reason: Reason) -> None:
         state = self.state(reason)

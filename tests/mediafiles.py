@@ -93,6 +93,23 @@ def make_noise(path: Path, seconds: int, width: int = 320, height: int = 240) ->
     return path
 
 
+def make_still(path: Path, seconds: int, luma: int = 128) -> Path:
+    """A tiny VP9 WebM of one grey picture a second: hours long in milliseconds, for channels
+    where no switch should happen unless a test or benchmark asks for one."""
+    with av.open(str(path), "w", format="webm") as out:
+        stream = out.add_stream("libvpx-vp9", rate=1, options={"deadline": "realtime"})
+        stream.width = stream.height = 64
+        stream.pix_fmt = "yuv420p"
+        frame = av.VideoFrame(64, 64, "yuv420p")
+        for plane, value in zip(frame.planes, (luma, 128, 128), strict=True):
+            plane.update(bytes([value]) * plane.buffer_size)
+        for index in range(seconds):
+            frame.pts, frame.time_base = index, Fraction(1, 1)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
 def make_webm_without_duration(
     path: Path, seconds: float = 2.0, color: tuple[int, int, int] = GREEN
 ) -> Path:

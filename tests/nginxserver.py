@@ -13,14 +13,18 @@ from .live import ROOT, stop_process
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 EXAMPLE = ROOT / "examples" / "nginx.conf"
+NCHAN_EXAMPLE = ROOT / "examples" / "nchan.conf"
+NCHAN_MODULE = Path("/usr/lib/nginx/modules/ngx_nchan_module.so")
 
 MAIN = """
+{modules}
 daemon off;
 worker_processes {workers};
+worker_rlimit_nofile {files};
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 {user}
-events {{ worker_connections 4096; }}
+events {{ worker_connections {connections}; }}
 http {{
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
@@ -37,9 +41,16 @@ http {{
 """
 
 
-def example_site(listen: int, app: str, static_dir: Path, upload_dir: Path) -> str:
-    """examples/nginx.conf with this machine's ports and folders in place of the samples."""
+def example_site(
+    listen: int, app: str, static_dir: Path, upload_dir: Path, *, nchan: bool = False
+) -> str:
+    """examples/nginx.conf with this machine's ports and folders in place of the samples; with
+    `nchan`, its proxied /video-updates block replaced by examples/nchan.conf, as documented."""
     site = EXAMPLE.read_text()
+    if nchan:
+        start = site.index("    location = /video-updates {")
+        end = site.index("}", start) + 1
+        site = site[:start] + NCHAN_EXAMPLE.read_text() + site[end:]
     for sample, actual in (
         ("listen 80;", f"listen 127.0.0.1:{listen};"),
         ("server 127.0.0.1:8000;", f"server {app};"),
@@ -52,8 +63,11 @@ def example_site(listen: int, app: str, static_dir: Path, upload_dir: Path) -> s
 
 
 class NginxServer:
-    def __init__(self, workdir: Path, site: str, port: int, workers: int = 1) -> None:
-        """`site` is http-context configuration whose server listens on `port`."""
+    def __init__(
+        self, workdir: Path, site: str, port: int, workers: int = 1, connections: int = 4096
+    ) -> None:
+        """`site` is http-context configuration whose server listens on `port`; the nchan
+        module is loaded when installed (Debian: libnginx-mod-nchan)."""
         self.workdir = workdir
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -61,7 +75,18 @@ class NginxServer:
         user = "user root;" if os.geteuid() == 0 else ""
         self.config = workdir / "nginx.conf"
         workdir.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(MAIN.format(workers=workers, dir=workdir, user=user, site=site))
+        modules = f"load_module {NCHAN_MODULE};" if NCHAN_MODULE.exists() else ""
+        self.config.write_text(
+            MAIN.format(
+                modules=modules,
+                workers=workers,
+                connections=connections,
+                files=2 * connections + 100,
+                dir=workdir,
+                user=user,
+                site=site,
+            )
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> NginxServer:

@@ -31,9 +31,7 @@ class Connection:
 
 async def subscribed(fanout: LocalFanout, count: int) -> tuple[list[Connection], list[Any]]:
     connections = [Connection() for _ in range(count)]
-    serving = [
-        asyncio.create_task(fanout.serve(c.send, lambda: b"first")) for c in connections
-    ]
+    serving = [asyncio.create_task(fanout.serve(c.send, lambda: b"first")) for c in connections]
     while len(fanout) < count:
         await asyncio.sleep(0)
     return connections, serving

@@ -55,9 +55,7 @@ class NchanFanout:
 
     async def info(self) -> dict[str, int | str]:
         """The channel's info: messages kept, subscribers, last message id ({} if none yet)."""
-        response = await self._http().get(
-            self.publish_url, headers={"Accept": "application/json"}
-        )
+        response = await self._http().get(self.publish_url, headers={"Accept": "application/json"})
         if response.status_code == 404:
             return {}
         response.raise_for_status()
