@@ -42,6 +42,7 @@ from typing import Any
 
 import httpx
 
+from bench._busy import start_busy_work
 from tests.live import ROOT, free_port, stop_process, wait_for
 from tests.mediafiles import make_still
 from tests.nginxserver import NginxServer, example_site
@@ -152,15 +153,6 @@ class Server:
 
 def children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
-def start_busy_work() -> subprocess.Popen[bytes]:
-    """A CPU-heavy neighbour for the whole run: a VP9 conversion, one thread, as an upload's."""
-    command = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1"]
-    command += ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"]
-    command += ["-c:v", "libvpx-vp9", "-threads", "1", "-deadline", "good", "-cpu-used", "2"]
-    command += ["-f", "null", "-"]
-    return subprocess.Popen(command)
 
 
 # -- the viewers ---------------------------------------------------------------------------

@@ -2,11 +2,14 @@
 
     .venv/bin/python -m bench.media                  # 200 readers, 1 MiB ranges, 8 s a target
     .venv/bin/python -m bench.media --range-kib 64 --seconds 5
+    .venv/bin/python -m bench.media --busy          # a video conversion running beside
 
-Three targets in the same run, on the same ~50 MB VP9 file: the app sending the bytes itself
-(`python main.py`, one process), nginx serving the file directly, and the app behind nginx in
-the MEDIA_ACCEL_REDIRECT mode (the app answers with X-Accel-Redirect, nginx sends the bytes;
-the site configuration is examples/nginx.conf). Each reader is a raw asyncio keep-alive
+Four targets in the same run, on the same ~50 MB VP9 file: the app sending the bytes itself
+(`python main.py`, one process), nginx serving the file directly, the app behind nginx in the
+MEDIA_ACCEL_REDIRECT mode (the app answers every range with X-Accel-Redirect, nginx sends the
+bytes), and the MEDIA_SECURE_LINK mode (the app answers /media/v/<id> once with a redirect to a
+signed URL; the readers then ask nginx for ranges of that URL, as a browser does). The site
+configuration is examples/nginx.conf. Each reader is a raw asyncio keep-alive
 connection asking for random ranges back to back. Figures: throughput, requests per second and
 request latency p50/p99, and the ratios to nginx. Readable lines first, then one JSON line.
 """
@@ -28,9 +31,10 @@ from typing import Any
 
 import httpx
 
-from tests.live import ROOT, free_port, wait_for
+from bench._busy import start_busy_work
+from tests.live import ROOT, free_port, stop_process, wait_for
 from tests.mediafiles import make_noise
-from tests.nginxserver import NginxServer, example_site
+from tests.nginxserver import SECURE_LINK_SECRET, NginxServer, example_site
 
 HOST = "127.0.0.1"
 
@@ -175,6 +179,11 @@ async def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     accel, accel_port = start_app(
         workdir / "accel", static, {"MEDIA_ACCEL_REDIRECT": "/protected/"}
     )
+    signing, signing_port = start_app(
+        workdir / "signed",
+        static,
+        {"MEDIA_SECURE_LINK": "/media/signed/", "MEDIA_SECURE_LINK_SECRET": SECURE_LINK_SECRET},
+    )
     nginx_port = free_port()
     site = example_site(nginx_port, f"{HOST}:{accel_port}", static, workdir / "accel" / "uploads")
     # One more location: the same file straight from disk, no app involved.
@@ -186,10 +195,13 @@ async def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     nginx = NginxServer(workdir / "nginx", site, nginx_port, workers=args.nginx_workers).start()
     try:
         video = httpx.get(f"http://{HOST}:{plain_port}/videos").json()["videos"][0]["id"]
+        # One redirect per playback; the browser keeps the signed URL for every range.
+        signed = httpx.get(f"http://{HOST}:{signing_port}/media/v/{video}").headers["Location"]
         targets = {
             "hypercorn": (plain_port, f"/media/v/{video}", plain.pid),
             "nginx": (nginx_port, "/direct.webm", None),
             "nginx_accel": (nginx_port, f"/media/v/{video}", accel.pid),
+            "nginx_signed": (nginx_port, signed, signing.pid),
         }
         length = args.range_kib * 1024
         results = {}
@@ -206,7 +218,7 @@ async def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             await asyncio.sleep(1.0)
     finally:
         nginx.stop()
-        for process in (plain, accel):
+        for process in (plain, accel, signing):
             process.send_signal(signal.SIGTERM)
             process.wait(20)
     base = results["nginx"]["mb_per_s"] or 1
@@ -231,14 +243,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="per target")
     parser.add_argument("--video-seconds", type=int, default=20, help="~3 MB each")
     parser.add_argument("--nginx-workers", type=int, default=1, help="1: one process each")
+    parser.add_argument("--busy", action="store_true", help="a VP9 conversion runs beside")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-media-") as tmp:
-        report = asyncio.run(run_all(args, Path(tmp)))
+    busy = start_busy_work() if args.busy else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-media-") as tmp:
+            report = asyncio.run(run_all(args, Path(tmp)))
+    finally:
+        if busy is not None:
+            stop_process(busy)
+    report["busy"] = args.busy
     print(
         f"{report['readers']} readers, random {report['range_kib']} KiB ranges of a "
         f"{report['file_mb']} MB file, {report['seconds']} s per target, "
         f"{report['cpus']} CPUs (load generator included), nginx workers "
         f"{report['nginx_workers']}, load average {report['loadavg_1m_at_end']:.1f}"
+        + (", a VP9 conversion running beside" if report["busy"] else "")
     )
     for name, r in report["results"].items():
         print(

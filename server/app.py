@@ -23,6 +23,7 @@ from .library import forget_storage, sync_storage, watch_bucket
 from .storage import Storage
 from .storage.local import LocalStorage
 from .storage.s3 import S3Storage
+from .storage.signed import SecureLinks
 from .store import open_store
 from .transcode.jobs import Transcoder
 
@@ -79,9 +80,18 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.before_serving
     async def start() -> None:
+        links = None
+        if settings.media_secure_link:
+            links = SecureLinks(
+                settings.media_secure_link,
+                settings.media_secure_link_secret,
+                settings.media_secure_link_expiry,
+            )
         if settings.samples == "on":
-            state.storages["static"] = LocalStorage("static", settings.static_dir, writable=False)
-        state.storages["local"] = LocalStorage("local", settings.upload_dir)
+            state.storages["static"] = LocalStorage(
+                "static", settings.static_dir, writable=False, links=links
+            )
+        state.storages["local"] = LocalStorage("local", settings.upload_dir, links=links)
         if settings.s3_bucket_name:
             state.storages["s3"] = S3Storage.from_settings(settings)
         store = await open_store(settings)

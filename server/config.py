@@ -125,6 +125,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Internal nginx location prefix (e.g. /protected/): hand local video files to nginx "
         "with X-Accel-Redirect instead of sending them from Python.",
     ),
+    Setting(
+        "MEDIA_SECURE_LINK",
+        "",
+        "nginx location prefix with secure_link (e.g. /media/signed/): local videos are "
+        "answered with a redirect to a short-lived signed URL there, so nginx alone sends "
+        "every byte range; needs MEDIA_SECURE_LINK_SECRET.",
+    ),
+    Setting(
+        "MEDIA_SECURE_LINK_SECRET",
+        "",
+        "The secret shared with nginx's secure_link_md5 (a long random string).",
+    ),
+    Setting(
+        "MEDIA_SECURE_LINK_EXPIRY",
+        "21600",
+        "Seconds a signed media URL stays valid: longer than the longest video, as browsers "
+        "keep using it for every range of that video.",
+        int,
+    ),
     Setting("AWS_ACCESS_KEY_ID", "", "S3 access key."),
     Setting("AWS_SECRET_ACCESS_KEY", "", "S3 secret key."),
     Setting("AWS_REGION", "us-east-1", "S3 region."),
@@ -181,6 +200,8 @@ def load_settings(
         raise SystemExit("UPLOAD_ACCESS=token needs UPLOAD_TOKEN: set the uploaders' passcode.")
     if settings.upload_access == "admin" and not settings.admin_token:
         raise SystemExit("UPLOAD_ACCESS=admin needs ADMIN_TOKEN: nobody could upload otherwise.")
+    if settings.media_secure_link and not settings.media_secure_link_secret:
+        raise SystemExit("MEDIA_SECURE_LINK needs MEDIA_SECURE_LINK_SECRET (shared with nginx).")
     if settings.fanout == "nchan" and not settings.nchan_publish_url:
         raise SystemExit("FANOUT=nchan needs NCHAN_PUBLISH_URL (the nchan publisher location).")
     return settings

@@ -41,6 +41,9 @@ http {{
 """
 
 
+SECURE_LINK_SECRET = "test-secure-link-secret"
+
+
 def example_site(
     listen: int, app: str, static_dir: Path, upload_dir: Path, *, nchan: bool = False
 ) -> str:
@@ -56,6 +59,7 @@ def example_site(
         ("server 127.0.0.1:8000;", f"server {app};"),
         ("/srv/simulcast/static/", f"{static_dir.resolve()}/"),
         ("/srv/simulcast/uploads/", f"{upload_dir.resolve()}/"),
+        ("change-me-to-MEDIA_SECURE_LINK_SECRET", SECURE_LINK_SECRET),
     ):
         assert sample in site, f"examples/nginx.conf no longer contains {sample!r}"
         site = site.replace(sample, actual)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..formats import VIDEO_SUFFIXES, type_of
 from . import StorageError, StoredFile
+from .signed import SecureLinks
 
 log = logging.getLogger(__name__)
 # Ours beside the videos: conversions' outputs, and work files of a move in progress.
@@ -17,10 +18,13 @@ _NOT_VIDEOS = (".rendition", ".part")
 
 
 class LocalStorage:
-    def __init__(self, name: str, root: Path, writable: bool = True) -> None:
+    def __init__(
+        self, name: str, root: Path, writable: bool = True, links: SecureLinks | None = None
+    ) -> None:
         self.name = name
         self.root = root.resolve()
         self.writable = writable
+        self.links = links  # with nginx in front: signed URLs instead of the bytes
 
     def local_path(self, key: str) -> Path | None:
         path = (self.root / key).resolve()
@@ -30,7 +34,7 @@ class LocalStorage:
         return path
 
     async def url(self, key: str) -> str | None:
-        return None
+        return None if self.links is None else self.links.url(self.name, key)
 
     async def put(
         self, source: Path, key: str, content_type: str, metadata: dict[str, str]
