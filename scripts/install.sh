@@ -45,3 +45,5 @@ if (( want_tests )); then
 else
   .venv/bin/pip install -q --require-hashes -r requirements.lock
 fi
+# The project itself, editable: `.venv/bin/simulcast` runs this checkout's code.
+[[ -x .venv/bin/simulcast ]] || .venv/bin/pip install -q --no-deps -e .

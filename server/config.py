@@ -15,7 +15,14 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+# `pip install .` carries the pages and samples inside the package (setup.py); a source checkout
+# keeps them beside it. Installed, relative paths and `.env` are those of the working directory.
+INSTALLED = (PACKAGE / "web").is_dir()
+BROWSER_DIR = PACKAGE / "web" if INSTALLED else ROOT / "browser"
+SAMPLES_DIR = PACKAGE / "samples" if INSTALLED else ROOT / "static"
+HOME = Path.cwd() if INSTALLED else ROOT
 
 
 @dataclass(frozen=True)
@@ -52,9 +59,19 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return check
 
 
+def _log_format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise ValueError(value)
+    return value
+
+
 def _path(value: str) -> Path:
     path = Path(value).expanduser()
-    return path if path.is_absolute() else ROOT / path
+    return path if path.is_absolute() else HOME / path
+
+
+def _samples(value: str) -> Path:
+    return SAMPLES_DIR if value == "static" else _path(value)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -62,7 +79,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORT", "8000", "TCP port to listen on.", int),
     Setting("DATA_DIR", "data", "Folder for the embedded store (SQLite) and work files.", _path),
     Setting("UPLOAD_DIR", "uploads", "Folder for videos uploaded to local storage.", _path),
-    Setting("STATIC_DIR", "static", "Folder of shipped sample videos (read-only).", _path),
+    Setting("STATIC_DIR", "static", "Folder of shipped sample videos (read-only).", _samples),
+    Setting(
+        "LOG_FORMAT",
+        "text",
+        "text (readable lines) or json (one JSON object per line: every request and domain "
+        "event, for Loki or ELK).",
+        _log_format,
+    ),
     Setting("TRANSCODE_WORKERS", "1", "Conversions to WebM run at once, one process each.", int),
     Setting(
         "TRANSCODE_QUEUE", "20", "Uploads waiting for conversion before new ones get a 503.", int
@@ -181,7 +205,7 @@ class Settings:
 
 
 def load_settings(
-    env: Mapping[str, str] | None = None, env_file: Path | None = ROOT / ".env"
+    env: Mapping[str, str] | None = None, env_file: Path | None = HOME / ".env"
 ) -> Settings:
     """Real environment wins over `.env`, which wins over the defaults."""
     source: dict[str, str] = {}

@@ -7,14 +7,12 @@ import io
 import segno
 from quart import Response, request, send_from_directory
 
-from ..config import ROOT
+from ..config import BROWSER_DIR
 from ._viewer import remember, viewer_id
-
-BROWSER = ROOT / "browser"
 
 
 async def _page(name: str) -> Response:
-    response = await send_from_directory(BROWSER, name)
+    response = await send_from_directory(BROWSER_DIR, name)
     # Pages are tiny and change with deployments; always revalidate.
     response.headers["Cache-Control"] = "no-cache"
     viewer, new = viewer_id()
@@ -38,7 +36,7 @@ async def admin() -> Response:
 
 
 async def asset(path: str) -> Response:
-    response = await send_from_directory(BROWSER, path)
+    response = await send_from_directory(BROWSER_DIR, path)
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -13,23 +13,9 @@ from typing import Any
 from ..catalog import Video
 from ..clock import Anchor, ChannelState
 from . import Counts, Snapshot
+from .migrations import upgrade
 
 PRESENCE_TTL = 15.0  # seconds a worker's viewer count stays valid without a refresh
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS videos (
-    id TEXT PRIMARY KEY, position INTEGER NOT NULL, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS channel (
-    one INTEGER PRIMARY KEY CHECK (one = 1), anchor_id TEXT, started_at REAL NOT NULL,
-    version INTEGER NOT NULL);
-INSERT OR IGNORE INTO channel VALUES (1, NULL, 0, 0);
-CREATE TABLE IF NOT EXISTS votes (
-    video_id TEXT NOT NULL, viewer_id TEXT NOT NULL, value INTEGER NOT NULL,
-    PRIMARY KEY (video_id, viewer_id));
-CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS presence (
-    worker_id TEXT PRIMARY KEY, viewers INTEGER NOT NULL, seen REAL NOT NULL);
-"""
 
 
 class SqliteStore:
@@ -45,9 +31,13 @@ class SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE) where they matter.
         db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        try:
+            upgrade(db, path)  # first: a store this release cannot read is left untouched
+        except BaseException:
+            db.close()
+            raise
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(SCHEMA)
         return cls(db, path)
 
     @contextmanager

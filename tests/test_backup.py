@@ -1,0 +1,109 @@
+"""`simulcast backup` while the server runs, `backup --verify`, and `restore` onto a new data
+dir: the restored server shows the same videos and votes, and serves the same files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import httpx
+
+from .live import LiveServer
+from .mediafiles import make_webm
+from .test_migrations import run_cli
+
+
+def dirs(live: LiveServer) -> dict[str, str]:
+    return {"DATA_DIR": str(live.data_dir), "UPLOAD_DIR": str(live.upload_dir)}
+
+
+def channel(live: LiveServer) -> list[tuple[object, ...]]:
+    videos = httpx.get(live.url + "/videos").json()["videos"]
+    keys = ("id", "title", "storage", "duration", "status", "index", "likes", "dislikes")
+    return [tuple(v[k] for k in keys) for v in videos]
+
+
+def test_backup_while_serving_then_restore_on_a_new_data_dir(tmp_path: Path) -> None:
+    with LiveServer(tmp_path / "old") as old:
+        clip = make_webm(tmp_path / "party.webm", seconds=2.0)
+        with clip.open("rb") as handle:
+            uploaded = httpx.post(
+                old.url + "/uploads", files={"video": ("party.webm", handle)}, timeout=60
+            ).json()["video"]
+        vote = {"id": uploaded["id"]}
+        for verdict in ("like", "like", "dislike"):  # three viewers: no cookies kept
+            assert httpx.post(f"{old.url}/{verdict}/0", json=vote).status_code == 200
+        before = channel(old)
+        assert (uploaded["id"], 2, 1) in [(v[0], v[6], v[7]) for v in before]
+
+        # Votes keep landing while the backup runs: the copy is still consistent.
+        stop = threading.Event()
+
+        def keep_voting() -> None:
+            while not stop.is_set():
+                httpx.post(f"{old.url}/like/0", json={"id": before[0][0]})
+
+        voter = threading.Thread(target=keep_voting)
+        voter.start()
+        try:
+            made = run_cli(["backup", str(tmp_path / "backup")], dirs(old))
+        finally:
+            stop.set()
+            voter.join()
+        assert made.returncode == 0, made.stderr
+        after_votes = channel(old)
+    assert "Backed up the store (4 videos, schema" in made.stdout
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    names = {f["path"] for f in manifest["files"]}
+    assert {"simulcast.db", f"uploads/{uploaded['id']}.webm"} <= names
+    assert f"posters/{uploaded['id']}.jpg" in names
+
+    verified = run_cli(["backup", "--verify", str(tmp_path / "backup")], {})
+    assert verified.returncode == 0 and "every file matches its checksum" in verified.stdout
+
+    # A damaged copy is caught, and named.
+    shutil.copytree(tmp_path / "backup", tmp_path / "damaged")
+    damaged = tmp_path / "damaged" / "uploads" / f"{uploaded['id']}.webm"
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    broken = run_cli(["backup", "--verify", str(tmp_path / "damaged")], {})
+    assert broken.returncode == 1
+    assert f"FAIL  uploads/{uploaded['id']}.webm is damaged" in broken.stdout
+    refused = run_cli(["restore", str(tmp_path / "damaged")], dirs(LiveServer(tmp_path / "x")))
+    assert refused.returncode == 1 and "does not verify" in refused.stderr
+
+    new = LiveServer(tmp_path / "new")
+    restored = run_cli(["restore", str(tmp_path / "backup")], dirs(new))
+    assert restored.returncode == 0, restored.stderr
+    with new:
+        after = channel(new)
+        served = httpx.get(new.url + uploaded["url"])
+        poster = httpx.get(new.url + f"/media/v/{uploaded['id']}/poster.jpg")
+    # The same channel; likes on the first video are those of the moment of the backup.
+    assert [v[:6] for v in after] == [v[:6] for v in before]
+    assert after[1:] == before[1:]
+    assert before[0][6] <= after[0][6] <= after_votes[0][6]
+    assert served.status_code == 200 and served.content == clip.read_bytes()
+    assert poster.status_code == 200 and poster.headers["content-type"] == "image/jpeg"
+
+    # Restoring over a store is refused without --force, and keeps the store with it.
+    again = run_cli(["restore", str(tmp_path / "backup")], dirs(new))
+    assert again.returncode == 1 and "already exists" in again.stderr
+    forced = run_cli(["restore", "--force", str(tmp_path / "backup")], dirs(new))
+    assert forced.returncode == 0, forced.stderr
+    assert [p.name[:24] for p in (new.data_dir / "backups").iterdir()] == [
+        "simulcast-before-restore"
+    ]
+
+
+def test_backup_into_a_folder_that_holds_files_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "other.txt").write_text("keep me")
+    env = {"DATA_DIR": str(tmp_path / "data"), "UPLOAD_DIR": str(tmp_path / "uploads")}
+    result = run_cli(["backup", str(tmp_path / "busy")], env)
+    assert result.returncode == 1
+    assert "already holds files" in result.stderr
+    assert [p.name for p in (tmp_path / "busy").iterdir()] == ["other.txt"]
