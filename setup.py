@@ -2,18 +2,35 @@
 (static/) inside the server package, as server/web and server/samples, so an installed server
 finds them wherever it runs (server/config.py looks there first)."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
+HERE = Path(__file__).parent
+MAPPED = {"server.web": "browser", "server.samples": "static"}
+
+
+def data(package: str, folder: str) -> dict[str, list[str]]:
+    """Every file under `folder`, shipped as `package`; setuptools wants each subfolder named
+    as a package of its own."""
+    root = HERE / folder
+    folders = [root, *sorted(p for p in root.rglob("*") if p.is_dir())]
+    return {".".join([package, *f.relative_to(root).parts]): ["*"] for f in folders}
+
+
+package_data = {
+    **{
+        package: files
+        for name, folder in MAPPED.items()
+        for package, files in data(name, folder).items()
+    },
+    **data("kiosk.assets", "kiosk/assets"),
+}
 setup(
     packages=[
         *find_packages(include=["server", "server.*", "shared", "shared.*", "kiosk", "kiosk.*"]),
-        "server.web",
-        "server.samples",
+        *package_data,
     ],
-    package_dir={"server.web": "browser", "server.samples": "static"},
-    package_data={
-        "server.web": ["**/*"],
-        "server.samples": ["*.webm", "README.md"],
-        "kiosk": ["assets/*"],
-    },
+    package_dir=MAPPED,
+    package_data=package_data,
 )

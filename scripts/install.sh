@@ -12,8 +12,9 @@ apt_packages=(python3 python3-venv python3-pip)
 if (( want_tests )); then
   # chromium: e2e tests; redis-server: multi-worker tests; nginx-light: media benchmark and the
   # X-Accel-Redirect test; libnginx-mod-nchan: the FANOUT=nchan test and benchmark;
-  # xvfb + libgl1/libegl1/fonts: the kiosk's Qt WebEngine; ffmpeg: samples.
-  apt_packages+=(chromium redis-server nginx-light libnginx-mod-nchan xvfb ffmpeg fonts-dejavu-core npm
+  # xvfb + libgl1/libegl1/fonts: the kiosk's Qt WebEngine; ffmpeg: samples;
+  # systemd: systemd-analyze checks examples/simulcast.service.
+  apt_packages+=(chromium redis-server nginx-light libnginx-mod-nchan xvfb ffmpeg fonts-dejavu-core npm systemd
                  libgl1 libegl1 libxkbcommon0 libnss3 libxcomposite1 libxdamage1 libxrandr2
                  libxtst6 libxkbfile1 libasound2 libfontconfig1 libdbus-1-3)
 fi
