@@ -23,6 +23,7 @@ from .clock import Anchor, NowPlaying
 from .events import data
 from .fanout import Fanout
 from .fanout.local import LocalFanout
+from .logs import event
 from .posters import poster_url
 from .store import Counts, Snapshot, Store
 from .transcode import sources
@@ -201,6 +202,7 @@ class Channel:
     async def skip(self) -> None:
         await self._mutate(clock.skip)
         self.publish("switch")
+        self._log_switch("skip")
 
     async def vote(self, video_id: str, viewer_id: str, value: int) -> Counts:
         counts = await self.store.vote(video_id, viewer_id, value)
@@ -219,7 +221,20 @@ class Channel:
         if won:
             self.switches += 1
         await self.refresh()
+        if won:
+            self._log_switch("clock")
         return won
+
+    def _log_switch(self, reason: str) -> None:
+        if (playing := self.current()) is not None:
+            video = playing.video
+            event(
+                "switch",
+                f"switch to {video.title}",
+                video_id=video.id,
+                title=video.title,
+                reason=reason,
+            )
 
     # -- background work ---------------------------------------------------------------------
 

@@ -24,9 +24,9 @@ _REQUEST_FIELDS = {
 }
 
 
-def event(name: str, message: str, **fields: Any) -> None:
+def event(name: str, message: str, level: int = logging.INFO, **fields: Any) -> None:
     """Record a domain event: `message` in readable logs; `event` and `fields` as JSON keys."""
-    EVENTS.info(message, extra={"event": name, "fields": fields})
+    EVENTS.log(level, message, extra={"event": name, "fields": fields})
 
 
 class JsonFormatter(logging.Formatter):
@@ -40,8 +40,9 @@ class JsonFormatter(logging.Formatter):
             atoms = record.args
             entry["event"] = "request"
             entry |= {key: atoms[atom] for atom, key in _REQUEST_FIELDS.items()}
-            entry["status"] = int(atoms["s"]) if str(atoms["s"]).isdigit() else None
-            entry["duration_ms"] = round(int(atoms["D"]) / 1000, 3)
+            status = str(atoms["s"])
+            entry["status"] = int(status) if status.isdigit() else None
+            entry["duration_ms"] = round(int(str(atoms["D"])) / 1000, 3)
         else:
             entry["message"] = record.getMessage()
             if name := getattr(record, "event", None):

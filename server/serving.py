@@ -15,6 +15,8 @@ from .app import create_app
 from .config import Settings
 from .logs import ACCESS
 
+log = logging.getLogger(__name__)
+
 
 def raise_open_file_limit() -> None:
     # Every viewer holds a socket: allow as many as the system lets this process have.
@@ -48,9 +50,10 @@ async def _serve_until_signalled(app: object, config: Config) -> None:
 def serve(settings: Settings) -> None:
     raise_open_file_limit()
     app = create_app(settings)
-    print(
-        f"Simulcast on http://{settings.host}:{settings.port}/  "
-        "(ambient: /ambient, upload: /upload)",
-        flush=True,
+    # Through logging, so a JSON log stays JSON from its first line.
+    log.info(
+        "Simulcast on http://%s:%s/  (ambient: /ambient, upload: /upload)",
+        settings.host,
+        settings.port,
     )
     asyncio.run(_serve_until_signalled(app, hypercorn_config(settings)))

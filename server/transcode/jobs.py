@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalog import READY, Video
 from ..config import ROOT, Settings
+from ..logs import event
 from ..posters import discard_poster, make_poster, poster_path
 from ..storage import Storage, StorageError
 from . import FAILED, PROCESSING, WEBM, rendition_key, rendition_of
@@ -255,7 +256,13 @@ class Transcoder:
         except CutShortError as why:
             log.info("conversion of %s interrupted (%s); it will start again", video_id, why)
         except ConversionError as error:
-            log.warning("conversion of %s failed: %s", video_id, error)
+            event(
+                "conversion.failed",
+                f"conversion of {video_id} failed: {error}",
+                logging.WARNING,
+                video_id=video_id,
+                error=str(error),
+            )
             await self._fail(video_id, str(error))
         except Exception:
             log.exception("conversion of %s failed", video_id)
@@ -282,11 +289,13 @@ class Transcoder:
             duration = await self._in_process(
                 source, target, lambda done: self._progress(video_id, done / video.duration)
             )
-            log.info(
-                "converted %s: %.1f s of video in %.1f s",
-                video_id,
-                duration,
-                time.monotonic() - started,
+            took = time.monotonic() - started
+            event(
+                "conversion.done",
+                f"converted {video_id}: {duration:.1f} s of video in {took:.1f} s",
+                video_id=video_id,
+                duration=round(duration, 3),
+                seconds=round(took, 3),
             )
             where = await self._store(self._current(video_id), target, duration)
         finally:
