@@ -116,3 +116,28 @@ def test_full_screen_by_button_and_key(steady_server: LiveServer, tv_page: Any) 
     page.click("#fullscreen")
     wait_until(page, "document.fullscreenElement === null")
     assert page.get_attribute("#fullscreen", "aria-pressed") == "false"
+
+
+def test_a_small_phone_that_asks_for_less_motion(steady_server: LiveServer, browser: Any) -> None:
+    context = browser.new_context(
+        viewport={"width": 320, "height": 640},
+        is_mobile=True,
+        has_touch=True,
+        reduced_motion="reduce",
+    )
+    try:
+        overflow = {}
+        for path in pages(steady_server):
+            page = context.new_page()
+            page.goto(steady_server.url + path)
+            wait_until(page, READY[path])
+            overflow[path] = sideways_overflow(page)
+            if path == "/upload":  # a touch screen is not told to drop files
+                assert page.is_visible(".for-touch") and page.is_hidden(".for-mouse")
+            if path == "/ambient":  # the title appears and goes without a fade
+                fade = "getComputedStyle(document.querySelector('#title-card')).transitionDuration"
+                assert page.evaluate(fade) == "0s"
+            page.close()
+        assert overflow == dict.fromkeys(overflow, 0)
+    finally:
+        context.close()
