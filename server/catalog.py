@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 READY = "ready"
+# A shipped sample an admin deleted: its file stays (read-only), this marker keeps it from
+# being added again at the next start.
+DELETED = "deleted"
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,11 @@ class Video:
     @property
     def listed(self) -> bool:
         """Shown to everybody in /videos; hidden and waiting videos only to admins."""
-        return self.approved and not self.hidden
+        return self.approved and not self.hidden and not self.gone
+
+    @property
+    def gone(self) -> bool:
+        return self.status == DELETED
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

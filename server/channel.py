@@ -18,7 +18,7 @@ from typing import Any
 from shared.protocol import Item, Reason, State
 
 from . import clock
-from .catalog import Video
+from .catalog import READY, Video
 from .clock import Anchor, NowPlaying
 from .events import data
 from .fanout import Fanout
@@ -39,7 +39,13 @@ FOLLOW_RETRY = 1.0  # seconds between attempts to follow a store that failed
 KEEPALIVE_INTERVAL = 10.0
 GC_YOUNG = 200_000
 
-Change = Callable[[Sequence[Video], Anchor, float], Anchor]
+# A change of the schedule: from the current playlist, anchor, time and override video (the
+# video an overriding anchor names), the new anchor.
+Change = Callable[[Sequence[Video], Anchor, float, Video | None], Anchor]
+
+
+class ChannelError(Exception):
+    """A change the channel refuses, with the reason for whoever asked."""
 
 
 def tune_gc_for_many_streams() -> None:
@@ -63,6 +69,7 @@ class Channel:
         self.worker_id = uuid.uuid4().hex
         self.videos: list[Video] = []
         self.anchor = Anchor(None, 0.0)
+        self.banner = ""
         self.version = -1
         self.counts: dict[str, Counts] = {}
         self.viewers = 0
@@ -81,10 +88,13 @@ class Channel:
         return [v for v in self.videos if v.playable]
 
     def find(self, video_id: str) -> Video | None:
-        return next((v for v in self.videos if v.id == video_id), None)
+        """A video of the catalog (a deleted sample's marker is not one)."""
+        return next((v for v in self.videos if v.id == video_id and not v.gone), None)
 
     def current(self, now: float | None = None) -> NowPlaying | None:
-        return clock.now_playing(self.playlist, self.anchor, self.now() if now is None else now)
+        now = self.now() if now is None else now
+        override = _override(self.videos, self.anchor)
+        return clock.now_playing(self.playlist, self.anchor, now, override)
 
     async def _load(self) -> Snapshot:
         """The store's state, first restored from this process's copy if the store is blank
@@ -100,6 +110,7 @@ class Channel:
         snapshot = await self._load()
         self.videos = snapshot.videos
         self.anchor = snapshot.state.anchor
+        self.banner = snapshot.state.banner
         self.version = snapshot.state.version
         self.counts = await self.store.counts()
 
@@ -138,11 +149,23 @@ class Channel:
     def state(self, reason: Reason, now: float | None = None) -> State:
         now = self.now() if now is None else now
         current = self.current(now)
-        base: dict[str, Any] = {"reason": reason, "viewers": self.viewers, "total": 0}
+        base: dict[str, Any] = {
+            "reason": reason,
+            "viewers": self.viewers,
+            "total": 0,
+            "banner": self.banner,
+            "override": None,
+        }
         if current is None:
             empty = {"id": "", "title": "", "video_url": "", "sources": [], "duration": 0.0}
             return {**empty, **base, "start_time": now, "index": -1, "next": None}
         counts = self.counts.get(current.video.id, Counts())
+        if current.override:
+            base["override"] = {
+                "id": current.video.id,
+                "title": current.video.title,
+                "ends_at": current.ends_at,
+            }
         state: State = {
             **self.item(current.video, current.started_at),
             **base,
@@ -175,34 +198,107 @@ class Channel:
     # -- changing ---------------------------------------------------------------------------
 
     async def _mutate(
-        self, change: Change, *, upsert: Video | None = None, remove: str | None = None
+        self,
+        change: Change,
+        *,
+        upsert: Video | None = None,
+        remove: str | None = None,
+        order: Callable[[Snapshot], list[str]] | None = None,
     ) -> None:
         """Optimistic concurrency: recompute from fresh state until our write wins."""
         while True:
             snapshot = await self._load()
-            anchor = change(snapshot.playlist, snapshot.state.anchor, self.now())
+            state = snapshot.state
+            override = _override(snapshot.videos, state.anchor)
+            anchor = change(snapshot.playlist, state.anchor, self.now(), override)
+            ids = order(snapshot) if order is not None else None
             if await self.store.commit(
-                snapshot.state.version, anchor, upsert=upsert, remove=remove
+                state.version, anchor, upsert=upsert, remove=remove, order=ids
             ):
                 break
         await self.refresh()
         self._changed.set()
 
     async def upsert(self, video: Video) -> None:
-        await self._mutate(clock.reanchor, upsert=video)
+        known = self.find(video.id)
+        if known is not None and known.playable and not video.playable:
+            # Leaving the rotation (hidden, say): if it is playing, the next one starts now.
+            await self._mutate(_leaving(video.id), upsert=video)
+        else:
+            await self._mutate(clock.reanchor, upsert=video)
         self.publish("playlist")
 
     async def remove(self, video_id: str) -> None:
-        await self._mutate(
-            lambda playlist, anchor, now: clock.after_removal(playlist, anchor, video_id, now),
-            remove=video_id,
-        )
+        await self._mutate(_leaving(video_id), remove=video_id)
         self.publish("playlist")
 
     async def skip(self) -> None:
         await self._mutate(clock.skip)
         self.publish("switch")
         self._log_switch("skip")
+
+    async def reorder(self, ids: Sequence[str]) -> None:
+        """The rotation in this order (every video in it, once; others may be included).
+        The playing video plays on; the next switch follows the new order."""
+        known = {v.id for v in self.videos if not v.gone}
+        if len(set(ids)) != len(ids):
+            raise ChannelError("Each id may appear only once.")
+        if unknown := [i for i in ids if i not in known]:
+            raise ChannelError(f"Unknown video ids: {', '.join(unknown)}.")
+        if missing := [v.id for v in self.playlist if v.id not in ids]:
+            raise ChannelError(
+                f"Missing from the new order: {', '.join(missing)} "
+                "(every video in the rotation must be listed; reload the list)."
+            )
+        await self._mutate(clock.reanchor, order=lambda snapshot: _ordered(snapshot, ids))
+        self.publish("playlist")
+
+    async def play_next(self, video_id: str) -> None:
+        """Move a video of the rotation to right after the one playing now."""
+
+        def order(snapshot: Snapshot) -> list[str]:
+            anchor = snapshot.state.anchor
+            override = _override(snapshot.videos, anchor)
+            current = clock.now_playing(snapshot.playlist, anchor, self.now(), override)
+            ids = [v.id for v in snapshot.playlist if v.id != video_id]
+            after = None  # during an override, after the video the rotation resumes with
+            if current is not None:
+                after = anchor.resume_id if current.override else current.video.id
+            ids.insert(ids.index(after) + 1 if after in ids else 0, video_id)
+            return _ordered(snapshot, ids)
+
+        if video_id not in {v.id for v in self.playlist}:
+            raise ChannelError("Only a video in the rotation can play next.")
+        playing = self.current()
+        if playing is not None and not playing.override and playing.video.id == video_id:
+            raise ChannelError("That video is playing now.")
+        await self._mutate(clock.reanchor, order=order)
+        self.publish("playlist")
+
+    async def start_override(self, video_id: str) -> None:
+        video = self.find(video_id)
+        if video is None or video.status != READY or video.duration <= 0:
+            raise ChannelError("Only a stored, ready video can play on every screen.")
+        await self._mutate(
+            lambda playlist, anchor, now, override: clock.start_override(
+                playlist, anchor, now, video_id, override
+            )
+        )
+        self.publish("switch")
+
+    async def end_override(self) -> bool:
+        """End the override now (the rotation resumes); False if none was playing."""
+        current = self.current()
+        if current is None or not current.override:
+            return False
+        await self._mutate(clock.end_override)
+        self.publish("switch")
+        return True
+
+    async def set_banner(self, text: str) -> None:
+        await self.store.set_banner(text)
+        await self.refresh()
+        self.publish("banner")
 
     async def vote(self, video_id: str, viewer_id: str, value: int) -> Counts:
         counts = await self.store.vote(video_id, viewer_id, value)
@@ -214,7 +310,10 @@ class Channel:
         """Record the switch the clock already implies. Every worker may race to do it; the
         store's version check lets exactly one write win and the others just reload."""
         snapshot = await self._load()
-        anchor = clock.reanchor(snapshot.playlist, snapshot.state.anchor, self.now())
+        anchor = snapshot.state.anchor
+        anchor = clock.reanchor(
+            snapshot.playlist, anchor, self.now(), _override(snapshot.videos, anchor)
+        )
         won = anchor != snapshot.state.anchor and await self.store.commit(
             snapshot.state.version, anchor
         )
@@ -319,3 +418,25 @@ class Channel:
             if self._pending is not None:
                 reason, self._pending = self._pending, None
                 self.publish(reason)
+
+
+def _override(videos: Sequence[Video], anchor: Anchor) -> Video | None:
+    """The video an overriding anchor names (it may be out of the rotation)."""
+    if not anchor.overriding:
+        return None
+    return next((v for v in videos if v.id == anchor.video_id), None)
+
+
+def _leaving(video_id: str) -> Change:
+    def change(
+        playlist: Sequence[Video], anchor: Anchor, now: float, override: Video | None
+    ) -> Anchor:
+        return clock.after_removal(playlist, anchor, video_id, now, override)
+
+    return change
+
+
+def _ordered(snapshot: Snapshot, ids: Sequence[str]) -> list[str]:
+    """Every video's id: `ids` first in that order, then the others as they were."""
+    first = [i for i in ids if any(v.id == i for v in snapshot.videos)]
+    return first + [v.id for v in snapshot.videos if v.id not in set(first)]

@@ -11,7 +11,7 @@ AMBIENT_PATH = "/ambient"
 
 # Why a state event was sent. Every event carries the full state, so a client that missed some
 # can always apply the latest one alone.
-Reason = Literal["connect", "switch", "vote", "playlist", "viewers", "sync"]
+Reason = Literal["connect", "switch", "vote", "playlist", "viewers", "sync", "banner"]
 
 RETRY_MS = 2000  # the EventSource reconnect delay we ask browsers for
 
@@ -30,6 +30,12 @@ class Item(TypedDict):
     start_time: float  # server time (Unix seconds) at which this item starts or started
 
 
+class Override(TypedDict):
+    id: str
+    title: str
+    ends_at: float  # server time: the rotation resumes then
+
+
 class State(Item, total=False):
     poster: str
     reason: Reason
@@ -41,3 +47,5 @@ class State(Item, total=False):
     viewers: int
     next: Item | None
     my_votes: dict[str, int]
+    banner: str  # the operator's announcement, shown on every page; "" for none
+    override: Override | None  # an admin's "play this now on every screen", while it plays

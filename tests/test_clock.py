@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from server.catalog import Video
-from server.clock import Anchor, after_removal, now_playing, reanchor, skip
+from server.clock import (
+    Anchor,
+    after_removal,
+    end_override,
+    now_playing,
+    reanchor,
+    skip,
+    start_override,
+)
 
 
 def video(name: str, duration: float) -> Video:
@@ -119,3 +127,60 @@ def test_skip_starts_the_next_video_now() -> None:
 def test_future_anchor_holds_the_first_video() -> None:
     current = now_playing(PLAYLIST, Anchor("b", T0 + 100), T0)
     assert current is not None and current.video.id == "b"
+
+
+# -- overrides: "play this now on every screen", then the rotation resumes --------------------
+
+HIDDEN = video("h", 5.0)  # out of the rotation: an override may still play it
+
+
+def test_an_override_plays_then_the_interrupted_video_starts_again() -> None:
+    anchor = start_override(PLAYLIST, Anchor("a", T0), T0 + 15, "h")
+    assert anchor == Anchor("h", T0 + 15, resume_id="b")
+    playing = now_playing(PLAYLIST, anchor, T0 + 16, HIDDEN)
+    assert playing is not None and playing.override
+    assert (playing.video.id, playing.index, playing.next.id) == ("h", -1, "b")
+    assert playing.ends_at == T0 + 20
+    after = now_playing(PLAYLIST, anchor, T0 + 21, HIDDEN)
+    assert after is not None and not after.override
+    assert (after.video.id, after.started_at) == ("b", T0 + 20)
+    # The switch at its end is recorded like any other: a plain anchor on the video resumed.
+    assert reanchor(PLAYLIST, anchor, T0 + 21, HIDDEN) == Anchor("b", T0 + 20)
+    assert reanchor(PLAYLIST, anchor, T0 + 17, HIDDEN) == anchor
+
+
+def test_an_override_of_an_override_resumes_where_the_first_would_have() -> None:
+    first = start_override(PLAYLIST, Anchor("a", T0), T0 + 15, "h")
+    second = start_override(PLAYLIST, first, T0 + 17, "c", HIDDEN)
+    assert second == Anchor("c", T0 + 17, resume_id="b")
+
+
+def test_skip_or_end_during_an_override_resumes_now() -> None:
+    anchor = Anchor("h", T0, resume_id="b")
+    assert skip(PLAYLIST, anchor, T0 + 1, HIDDEN) == Anchor("b", T0 + 1)
+    assert end_override(PLAYLIST, anchor, T0 + 1, HIDDEN) == Anchor("b", T0 + 1)
+    # Already over (not yet recorded): ending it changes nothing but the anchor's form.
+    assert end_override(PLAYLIST, anchor, T0 + 6, HIDDEN) == Anchor("b", T0 + 5)
+
+
+def test_removing_the_override_or_its_resume_video() -> None:
+    anchor = Anchor("h", T0, resume_id="b")
+    assert after_removal(PLAYLIST, anchor, "h", T0 + 2, HIDDEN) == Anchor("b", T0 + 2)
+    assert after_removal(PLAYLIST, anchor, "b", T0 + 2, HIDDEN) == Anchor("h", T0, "")
+    assert after_removal(PLAYLIST, anchor, "c", T0 + 2, HIDDEN) == anchor
+
+
+def test_an_override_on_an_empty_channel_then_nothing() -> None:
+    anchor = start_override([], Anchor(None, T0), T0, "h")
+    assert anchor == Anchor("h", T0, resume_id="")
+    playing = now_playing([], anchor, T0 + 1, HIDDEN)
+    assert playing is not None and playing.video.id == "h" and playing.next.id == "h"
+    assert now_playing([], anchor, T0 + 6, HIDDEN) is None
+
+
+def test_a_reorder_keeps_the_playing_video_and_changes_what_follows() -> None:
+    anchor = reanchor(PLAYLIST, Anchor("a", T0), T0 + 12)
+    assert anchor == Anchor("b", T0 + 10)
+    playing = now_playing([C, B, A], anchor, T0 + 12)
+    assert playing is not None
+    assert (playing.video.id, playing.started_at, playing.next.id) == ("b", T0 + 10, "a")

@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from .live import LiveServer
+from .live import ROOT, LiveServer
 from .mediafiles import make_webm
+from .sse import stream
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
 UPLOADER = {"Authorization": "Bearer upload-pass"}
@@ -38,9 +39,12 @@ def live(
 
 
 def snapshot(live: LiveServer) -> Any:
-    """What a refused call must leave alone: the catalog and what plays."""
+    """What a refused call must leave alone: the catalog, what plays, banner and override."""
     catalog = httpx.get(live.url + "/videos", headers=ADMIN).json()
-    return catalog["videos"], catalog["current_index"]
+    with stream(live.url) as events:
+        state = events.next().data
+    on_air = (state["id"], state["start_time"], state["banner"], state["override"])
+    return catalog["videos"], catalog["current_index"], on_air
 
 
 @contextmanager
@@ -89,6 +93,14 @@ ADMIN_CALLS = [
     ("POST", "/skip", None),
     ("DELETE", "/videos/{id}", None),
     ("GET", "/admin/audit", None),
+    ("PUT", "/playlist", {"ids": []}),
+    ("POST", "/videos/{id}/next", None),
+    ("PATCH", "/videos/{id}", {"hidden": True, "title": "Taken over"}),
+    ("POST", "/videos/{id}/approve", None),
+    ("POST", "/override", {"id": "{id}"}),
+    ("DELETE", "/override", None),
+    ("PUT", "/banner", {"text": "Taken over"}),
+    ("DELETE", "/banner", None),
 ]
 
 
@@ -97,7 +109,10 @@ def test_admin_calls_refuse_other_callers_and_change_nothing(
     live: LiveServer, method: str, path: str, body: Any
 ) -> None:
     before = snapshot(live)
-    url = live.url + path.format(id=before[0][0]["id"])
+    video_id = before[0][-1]["id"]
+    url = live.url + path.format(id=video_id)
+    if isinstance(body, dict) and body.get("id"):
+        body = {"id": video_id}
     cases = [({}, 401), ({"Authorization": "Bearer wrong"}, 401), (UPLOADER, 403)]
     for headers, status in cases:
         answer = httpx.request(method, url, json=body, headers=headers)
@@ -152,3 +167,44 @@ def test_the_audit_log_says_who_did_what(live: LiveServer) -> None:
 def test_the_console_page_is_served(live: LiveServer) -> None:
     page = httpx.get(live.url + "/admin")
     assert page.status_code == 200 and 'role="tablist"' in page.text
+
+
+def test_refused_calls_change_nothing_even_with_a_banner_and_override_on(live: LiveServer) -> None:
+    """The refusals above ran with neither; with both on, a refused DELETE leaves them."""
+    video_id = next(v["id"] for v in snapshot(live)[0] if v["duration"] > 100)
+    assert httpx.put(live.url + "/banner", json={"text": "Hello"}, headers=ADMIN).status_code == 200
+    assert httpx.post(live.url + "/override", json={"id": video_id}, headers=ADMIN).is_success
+    before = snapshot(live)
+    for path in ("/banner", "/override"):
+        assert httpx.delete(live.url + path, headers=UPLOADER).status_code == 403
+        assert httpx.delete(live.url + path).status_code == 401
+    assert snapshot(live) == before
+    assert before[2][2:] == ("Hello", before[2][3]) and before[2][3]["id"] == video_id
+    httpx.delete(live.url + "/banner", headers=ADMIN)
+    httpx.delete(live.url + "/override", headers=ADMIN)
+
+
+def test_deleted_and_hidden_samples_stay_so_after_a_restart(
+    start_server: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    env = {"ADMIN_TOKEN": "admin-secret"}
+    first = start_server(env, tmp_path / "keep")
+    red, green, blue = (v["id"] for v in httpx.get(first.url + "/videos").json()["videos"])
+    assert httpx.delete(f"{first.url}/videos/{red}", headers=ADMIN).status_code == 200
+    hidden = httpx.patch(f"{first.url}/videos/{green}", json={"hidden": True}, headers=ADMIN)
+    assert hidden.status_code == 200
+    first.stop()
+    again = start_server(env, tmp_path / "keep")
+    listed = {v["id"]: v for v in httpx.get(again.url + "/videos", headers=ADMIN).json()["videos"]}
+    assert red not in listed  # today's bug: it came back at the end of the list
+    assert listed[green]["hidden"] is True and listed[green]["index"] is None
+    assert listed[blue]["index"] == 0
+    assert httpx.delete(f"{again.url}/videos/{red}", headers=ADMIN).status_code == 404
+    assert (ROOT / "static").is_dir() and any((ROOT / "static").iterdir())  # files untouched
+
+
+def test_samples_off_starts_without_them(start_server: Callable[..., LiveServer]) -> None:
+    live = start_server({"SAMPLES": "off"})
+    assert httpx.get(live.url + "/videos").json()["videos"] == []
+    with stream(live.url) as events:
+        assert events.next().data["id"] == ""

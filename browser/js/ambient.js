@@ -4,6 +4,7 @@
 // channel says where to add videos (with a QR code of the upload page), and a server away
 // for longer than the known schedule lasts says it is reconnecting instead of freezing.
 
+import { showBanner } from "./banner.js";
 import { startChannel } from "./channel.js";
 import { ServerClock } from "./clock.js";
 import { SyncPlayer } from "./sync.js";
@@ -75,6 +76,7 @@ startChannel({
   player,
   onState: (state) => {
     channelEmpty = !state.id;
+    showBanner(state.banner);
     renderCards();
   },
   onConnection: (up) => {

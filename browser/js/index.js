@@ -1,6 +1,7 @@
 // The standard page: the synced player plus title, progress, votes, up next and viewers, and
 // the viewer's own sound and full-screen controls.
 
+import { showBanner } from "./banner.js";
 import { clockTime } from "./format.js";
 import { startChannel } from "./channel.js";
 import { ServerClock } from "./clock.js";
@@ -139,6 +140,7 @@ startChannel({
   onState: (next) => {
     if (next.my_votes) myVotes = next.my_votes;
     state = next;
+    showBanner(next.banner);
     $("empty").hidden = Boolean(next.id);
     if (!next.id) $("title").textContent = "Nothing to play yet";
     $("viewers").textContent = `${next.viewers} watching`;

@@ -2,6 +2,8 @@
 // that needs converting for every screen, follow the conversion until it joins the rotation.
 // Upload and conversion share one bar, so it never drops back to 0 between the two.
 
+import { showBanner } from "./banner.js";
+import { connect } from "./channel.js";
 import { byteSize, clockTime } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -316,3 +318,6 @@ $("passcode-form").addEventListener("submit", async (event) => {
   }
 });
 checkAccess();
+
+// The operator's banner: this page plays nothing, so it follows the stream for that alone.
+connect("/video-updates", { onState: (state) => showBanner(state.banner) });

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Quart
 
-from . import api, media, pages, session, stream, uploads
+from . import api, media, pages, playlist, session, stream, uploads
 
 
 def register(app: Quart) -> None:
@@ -20,6 +20,14 @@ def register(app: Quart) -> None:
         ("/time", "GET", api.server_time),
         ("/videos", "GET", api.videos),
         ("/videos/<video_id>", "DELETE", api.delete_video),
+        ("/videos/<video_id>", "PATCH", playlist.update_video),
+        ("/videos/<video_id>/next", "POST", playlist.play_next),
+        ("/videos/<video_id>/approve", "POST", playlist.approve),
+        ("/playlist", "PUT", playlist.reorder),
+        ("/override", "POST", playlist.start_override),
+        ("/override", "DELETE", playlist.end_override),
+        ("/banner", "PUT", playlist.set_banner),
+        ("/banner", "DELETE", playlist.clear_banner),
         ("/like/<int(signed=True):index>", "POST", api.like),
         ("/dislike/<int(signed=True):index>", "POST", api.dislike),
         ("/skip", "POST", api.skip),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from quart import Response, jsonify, request
@@ -11,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..access import ADMIN
 from ..app import services
-from ..catalog import Video
+from ..catalog import DELETED, Video
 from ..posters import poster_url
 from ..storage import StorageError
 from ..store import Counts
@@ -82,7 +83,7 @@ async def videos() -> Response:
     listed = [
         describe(v, positions.get(v.id), channel.counts.get(v.id, Counts()))
         for v in channel.videos
-        if admin or v.listed
+        if not v.gone and (admin or v.listed)
     ]
     return jsonify(
         {
@@ -157,7 +158,12 @@ async def delete_video(video_id: str) -> Response:
     if video is None:
         return error(404, "No such video.", id=video_id)
     storage = state.storages.get(video.storage)
-    if storage is not None and video.storage != "static":
+    if video.storage == "static":
+        # A shipped sample's file is read-only: a marker keeps it out after restarts.
+        await state.ch.upsert(replace(video, status=DELETED))
+        await state.audit.record(caller(), "delete", video_id, title=video.title)
+        return jsonify({"success": True, "id": video_id})
+    if storage is not None:
         try:
             # File first: a bucket object left behind would rejoin at the next listing.
             await storage.delete(video.key)

@@ -6,7 +6,7 @@ machines. The channel logic, the clock and the routes never know which one they 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,9 +44,15 @@ class Store(Protocol):
         *,
         upsert: Video | None = None,
         remove: str | None = None,
+        order: Sequence[str] | None = None,
     ) -> bool:
-        """Atomically, only if the state is still at `expected_version`: apply the catalog change,
-        set the anchor and bump the version. False means another writer got there first."""
+        """Atomically, only if the state is still at `expected_version`: apply the catalog change
+        (`order`: every video's id in its new order), set the anchor and bump the version.
+        False means another writer got there first."""
+        ...
+
+    async def set_banner(self, text: str) -> None:
+        """Show `text` on every screen ("" clears it); bumps the version like a commit."""
         ...
 
     async def vote(self, video_id: str, viewer_id: str, value: int) -> Counts:

@@ -44,6 +44,11 @@ STEPS: tuple[str, ...] = (
     """
     CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
     """,
+    # 3. The console's override (the video the rotation resumes with) and banner.
+    """
+    ALTER TABLE channel ADD COLUMN resume_id TEXT;
+    ALTER TABLE channel ADD COLUMN banner TEXT NOT NULL DEFAULT '';
+    """,
 )
 SCHEMA_VERSION = len(STEPS)
 

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,7 +37,7 @@ RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)  # then 2 s between attempts
 
 # KEYS: channel, videos, order, likes, dislikes.
 # ARGV: expected version, anchor id, anchor start, upsert id, upsert json, remove id,
-#       writer id, notification channel, key prefix.
+#       writer id, notification channel, key prefix, resume id (JSON), new order (JSON or '').
 COMMIT = """
 local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if version ~= tonumber(ARGV[1]) then return 0 end
@@ -60,9 +60,22 @@ if remove ~= '' then
   end
   redis.call('DEL', votes)
 end
-redis.call('HSET', KEYS[1], 'anchor_id', ARGV[2], 'started_at', ARGV[3], 'version', version + 1)
+if ARGV[11] ~= '' then
+  for position, id in ipairs(cjson.decode(ARGV[11])) do
+    if redis.call('ZSCORE', KEYS[3], id) then redis.call('ZADD', KEYS[3], position, id) end
+  end
+end
+redis.call('HSET', KEYS[1], 'anchor_id', ARGV[2], 'started_at', ARGV[3], 'version', version + 1,
+           'resume_id', ARGV[10])
 redis.call('PUBLISH', ARGV[8], ARGV[7])
 return 1
+"""
+
+# KEYS: channel. ARGV: banner text, writer id, notification channel.
+BANNER = """
+redis.call('HSET', KEYS[1], 'banner', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('PUBLISH', ARGV[3], ARGV[2])
 """
 
 # The votes of a video by viewer, the votes of a viewer by video, and running totals: counts
@@ -143,6 +156,7 @@ class RedisStore:
         )
         self._commit = self._redis.register_script(COMMIT)
         self._vote = self._redis.register_script(VOTE)
+        self._banner = self._redis.register_script(BANNER)
         self._presence = self._redis.register_script(PRESENCE)
 
     @classmethod
@@ -161,13 +175,24 @@ class RedisStore:
     async def load(self) -> Snapshot:
         # MULTI/EXEC: the catalog and the anchor come from the same instant.
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hmget(self._key("channel"), ["anchor_id", "started_at", "version"])
+            fields = ["anchor_id", "started_at", "version", "resume_id", "banner"]
+            pipe.hmget(self._key("channel"), fields)
             pipe.zrange(self._key("order"), 0, -1)
             pipe.hgetall(self._key("videos"))
-            (anchor_id, started_at, version), order, rows = await pipe.execute()
+            (anchor_id, started_at, version, resume, banner), order, rows = await pipe.execute()
         videos = [Video.from_dict(json.loads(rows[vid])) for vid in order if vid in rows]
-        anchor = Anchor(anchor_id.decode() if anchor_id else None, float(started_at or 0))
-        return Snapshot(videos, ChannelState(anchor, int(version or 0)))
+        anchor = Anchor(
+            anchor_id.decode() if anchor_id else None,
+            float(started_at or 0),
+            json.loads(resume) if resume else None,  # JSON: an override may resume with ""
+        )
+        state = ChannelState(anchor, int(version or 0), banner.decode() if banner else "")
+        return Snapshot(videos, state)
+
+    async def set_banner(self, text: str) -> None:
+        await self._banner(
+            keys=[self._key("channel")], args=[text, self.writer_id, self._notify]
+        )
 
     async def commit(
         self,
@@ -176,6 +201,7 @@ class RedisStore:
         *,
         upsert: Video | None = None,
         remove: str | None = None,
+        order: Sequence[str] | None = None,
     ) -> bool:
         keys = [self._key(k) for k in ("channel", "videos", "order", "likes", "dislikes")]
         args: list[Any] = [
@@ -188,6 +214,8 @@ class RedisStore:
             self.writer_id,
             self._notify,
             self._prefix,
+            json.dumps(anchor.resume_id),
+            json.dumps(list(order)) if order is not None else "",
         ]
         return bool(await self._commit(keys=keys, args=args))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,11 +55,16 @@ class SqliteStore:
     async def load(self) -> Snapshot:
         with self._transaction() as db:
             rows = db.execute("SELECT data FROM videos ORDER BY position").fetchall()
-            anchor_id, started_at, version = db.execute(
-                "SELECT anchor_id, started_at, version FROM channel"
+            anchor_id, started_at, resume_id, version, banner = db.execute(
+                "SELECT anchor_id, started_at, resume_id, version, banner FROM channel"
             ).fetchone()
         videos = [Video.from_dict(json.loads(data)) for (data,) in rows]
-        return Snapshot(videos, ChannelState(Anchor(anchor_id, started_at), version))
+        anchor = Anchor(anchor_id, started_at, resume_id)
+        return Snapshot(videos, ChannelState(anchor, version, banner))
+
+    async def set_banner(self, text: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE channel SET banner = ?, version = version + 1", (text,))
 
     async def commit(
         self,
@@ -68,6 +73,7 @@ class SqliteStore:
         *,
         upsert: Video | None = None,
         remove: str | None = None,
+        order: Sequence[str] | None = None,
     ) -> bool:
         with self._transaction() as db:
             (version,) = db.execute("SELECT version FROM channel").fetchone()
@@ -87,9 +93,15 @@ class SqliteStore:
             if remove is not None:
                 db.execute("DELETE FROM videos WHERE id = ?", (remove,))
                 db.execute("DELETE FROM votes WHERE video_id = ?", (remove,))
+            if order is not None:
+                db.executemany(
+                    "UPDATE videos SET position = ? WHERE id = ?",
+                    [(position, video_id) for position, video_id in enumerate(order)],
+                )
             db.execute(
-                "UPDATE channel SET anchor_id = ?, started_at = ?, version = version + 1",
-                (anchor.video_id, anchor.started_at),
+                "UPDATE channel SET anchor_id = ?, started_at = ?, resume_id = ?, "
+                "version = version + 1",
+                (anchor.video_id, anchor.started_at, anchor.resume_id),
             )
         return True
 
