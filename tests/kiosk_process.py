@@ -15,9 +15,9 @@ BUILD_DIR = ROOT / "build" / "kiosk-test"
 EXE = BUILD_DIR / "dist" / "simulcast-kiosk" / "simulcast-kiosk"
 
 
-def kiosk_env() -> dict[str, str]:
+def kiosk_env(**extra: str) -> dict[str, str]:
     # No X server in CI: the offscreen platform renders and plays without one.
-    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONUNBUFFERED": "1"}
+    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONUNBUFFERED": "1", **extra}
 
 
 def source_command() -> list[str]:
@@ -52,9 +52,9 @@ def built_kiosk() -> tuple[Path, float | None]:
 class KioskProcess:
     """The kiosk with its log lines collected as they come, each with its arrival time."""
 
-    def __init__(self, command: list[str], *args: str) -> None:
+    def __init__(self, command: list[str], *args: str, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
-            [*command, *args], cwd=ROOT, env=kiosk_env(), text=True,
+            [*command, *args], cwd=ROOT, env=kiosk_env(**(env or {})), text=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         self.lines: list[tuple[float, str]] = []

@@ -11,7 +11,7 @@ from ..formats import safe_type
 from ..media import CACHE_CONTROL, send_media
 from ..posters import poster_path
 from ..transcode import WEBM, rendition_of
-from .api import error
+from ._errors import error
 
 
 async def video(video_id: str) -> Response:

@@ -21,7 +21,8 @@ from ..storage import StorageError
 from ..store import Counts
 from ..transcode import PROCESSING
 from ._access import caller, refusal
-from .api import describe, error
+from ._errors import error
+from .api import describe
 
 log = logging.getLogger(__name__)
 
