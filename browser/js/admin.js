@@ -16,6 +16,7 @@ let stream = null;
 let reloadTimer = null;
 let focusAfter = null; // {id, action}: where keyboard focus returns after a re-render
 let dragged = null;
+let editing = false; // a title is being edited: lists wait, or the typing would be lost
 
 // -- tabs ----------------------------------------------------------------------------------------
 
@@ -230,14 +231,19 @@ function rename(video) {
   form.append(input, save);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    editing = false;
     focusAfter = { id: video.id, action: "rename" };
     act(`Renamed to “${input.value.trim()}”.`, () =>
       api("PATCH", `/videos/${video.id}`, { title: input.value.trim() }),
     );
   });
   input.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") render();
+    if (event.key !== "Escape") return;
+    editing = false;
+    focusAfter = { id: video.id, action: "rename" };
+    render();
   });
+  editing = true;
   title.replaceWith(form);
   input.focus();
   input.select();
@@ -277,6 +283,13 @@ const rotation = () =>
   videos.filter((v) => v.index !== null).sort((a, b) => a.index - b.index);
 
 function render() {
+  if (editing) return;
+  // Lists are rebuilt on every change (ours or another admin's): focus stays where it was.
+  const focused = document.activeElement;
+  const within = focused?.closest?.("li[data-id]");
+  if (!focusAfter && within && focused.dataset.action) {
+    focusAfter = { id: within.dataset.id, action: focused.dataset.action };
+  }
   const playing = rotation();
   $("playlist").replaceChildren(
     ...playing.map((video, i) => {

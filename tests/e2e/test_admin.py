@@ -166,8 +166,15 @@ def test_drag_to_reorder_reaches_a_viewer_and_the_keyboard_can_do_it_too(
     )
     assert focused == "Video 2"
     viewer.wait_for_function("document.getElementById('next').textContent === 'Video 2'")
+    # Rename in place: the viewer's "Up next" follows.
+    admin.click('#playlist li:nth-child(2) [data-action="rename"]')
+    admin.fill("#playlist form.rename input", "Lobby loop")
+    admin.keyboard.press("Enter")
+    viewer.wait_for_function("document.getElementById('next').textContent === 'Lobby loop'")
+    assert titles(admin) == ["Video 1", "Lobby loop", "Video 3"]
     audit = httpx.get(live.url + "/admin/audit", headers={"Authorization": f"Bearer {TOKEN}"})
-    assert [e["action"] for e in audit.json()["entries"][:2]] == ["reorder", "reorder"]
+    actions = [e["action"] for e in audit.json()["entries"][:3]]
+    assert actions == ["update", "reorder", "reorder"]
 
 
 def test_an_upload_waits_for_approval_then_joins(
