@@ -171,7 +171,7 @@ def test_drag_to_reorder_reaches_a_viewer_and_the_keyboard_can_do_it_too(
     admin.fill("#playlist form.rename input", "Lobby loop")
     admin.keyboard.press("Enter")
     viewer.wait_for_function("document.getElementById('next').textContent === 'Lobby loop'")
-    assert titles(admin) == ["Video 1", "Lobby loop", "Video 3"]
+    assert wait_for(lambda: titles(admin) == ["Video 1", "Lobby loop", "Video 3"])
     audit = httpx.get(live.url + "/admin/audit", headers={"Authorization": f"Bearer {TOKEN}"})
     actions = [e["action"] for e in audit.json()["entries"][:3]]
     assert actions == ["update", "reorder", "reorder"]
