@@ -243,3 +243,31 @@ def test_a_banner_shows_on_a_second_page_on_ambient_and_in_the_kiosk(
         screen.close()
     finally:
         kiosk.stop()
+
+
+def test_a_cross_site_page_cannot_use_the_session(
+    live: LiveServer, open_page: Callable[..., Any]
+) -> None:
+    """The session cookie is SameSite=Strict: a form another site submits to an admin call
+    arrives without it, and is refused like any anonymous call."""
+    admin = open_page(live.url + "/admin")
+    sign_in(admin)
+    before = httpx.get(live.url + "/admin/audit", headers={"Authorization": f"Bearer {TOKEN}"})
+    elsewhere = admin.context.new_page()  # same browser, same cookies
+    elsewhere.goto(live.url.replace("127.0.0.1", "localhost") + "/upload")  # another site
+    elsewhere.evaluate(
+        """(target) => {
+            const form = document.createElement("form");
+            form.method = "post";
+            form.action = target + "/skip";
+            document.body.append(form);
+            form.submit();
+        }""",
+        live.url,
+    )
+    elsewhere.wait_for_url(live.url + "/skip")
+    assert "Sign in at /admin" in elsewhere.content()
+    # The same call from the console's own origin works: the cookie was there all along.
+    assert admin.evaluate("fetch('/admin/audit').then(r => r.status)") == 200
+    after = httpx.get(live.url + "/admin/audit", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert after.json()["entries"][0] == before.json()["entries"][0]
