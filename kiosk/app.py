@@ -12,6 +12,7 @@ import webview
 from kiosk.check import SyncCheck, format_report
 from kiosk.config import KioskConfig
 from kiosk.health import probe_server
+from kiosk.identity import screen_identity
 from kiosk.runner import run
 from kiosk.status import PageStatus
 from kiosk.supervisor import Supervisor
@@ -33,15 +34,16 @@ def run_app(config: KioskConfig, check: CheckOptions | None = None) -> int:
     stop = threading.Event()
     kiosk.window.events.closed += stop.set
     exit_code = [0]
+    page = screen_identity(config)
 
     def worker() -> None:
         if not kiosk.ready.wait(WINDOW_START_TIMEOUT_S):
             log.error("the window did not appear within %.0f s", WINDOW_START_TIMEOUT_S)
             exit_code[0] = 1
         elif check is None:
-            run(kiosk, config.server, Supervisor(), stop, probe=probe_server)
+            run(kiosk, config.server, Supervisor(), stop, probe=probe_server, page=page)
         else:
-            exit_code[0] = _check(kiosk, config.server, check, stop)
+            exit_code[0] = _check(kiosk, config.server, page, check, stop)
         kiosk.window.destroy()
 
     webview.start(worker, gui="qt", private_mode=True)
@@ -49,7 +51,9 @@ def run_app(config: KioskConfig, check: CheckOptions | None = None) -> int:
     return exit_code[0]
 
 
-def _check(kiosk: KioskWindow, server: str, options: CheckOptions, stop: threading.Event) -> int:
+def _check(
+    kiosk: KioskWindow, server: str, page: str, options: CheckOptions, stop: threading.Event
+) -> int:
     started = time.monotonic()
     deadline = started + options.timeout_s
     checker = SyncCheck(server, options.max_offset_ms)
@@ -57,6 +61,6 @@ def _check(kiosk: KioskWindow, server: str, options: CheckOptions, stop: threadi
     def observe(reachable: bool | None, status: PageStatus | None) -> bool:
         return checker.observe(reachable, status) or time.monotonic() >= deadline
 
-    run(kiosk, server, Supervisor(), stop, observer=observe, probe=probe_server)
+    run(kiosk, server, Supervisor(), stop, observer=observe, probe=probe_server, page=page)
     print(format_report(checker.report(time.monotonic() - started)), flush=True)
     return 0 if checker.ok else 1

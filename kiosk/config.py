@@ -58,6 +58,10 @@ SETTINGS: tuple[Setting, ...] = (
         "which screen to fill (0 is the first)",
     ),
     Setting(
+        "name", "SIMULCAST_NAME", "", str,
+        "this screen's name in the server's Screens list (default: the computer's name)",
+    ),
+    Setting(
         "windowed", "SIMULCAST_WINDOWED", False, _parse_bool,
         "show a normal window with a cursor instead of fullscreen (for trying it on a desktop)",
     ),
@@ -68,6 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
 class KioskConfig:
     server: str
     screen: int
+    name: str
     windowed: bool
     sources: Mapping[str, str]  # setting name -> where its value came from, for the log
 
@@ -81,11 +86,11 @@ def default_config_paths(
     paths: list[Path] = []
     if frozen:
         paths.append(Path(executable or sys.executable).resolve().parent / CONFIG_NAME)
-    paths.append(_user_config_dir(env) / "simulcast" / CONFIG_NAME)
+    paths.append(user_config_dir(env) / "simulcast" / CONFIG_NAME)
     return paths
 
 
-def _user_config_dir(env: Mapping[str, str]) -> Path:
+def user_config_dir(env: Mapping[str, str]) -> Path:
     if sys.platform == "win32" and env.get("APPDATA"):
         return Path(env["APPDATA"])
     if sys.platform == "darwin":

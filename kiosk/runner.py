@@ -40,27 +40,32 @@ def run(
     *,
     observer: Observer | None = None,
     probe: Callable[[str], bool],
+    page: str | None = None,
     clock: Callable[[], float] = time.monotonic,
     poll: float = POLL_INTERVAL,
 ) -> None:
+    """`page`: the channel page to show (default the server's /ambient)."""
+    page = page or ambient_url(server)
     while not stop.is_set():
         now = clock()
         reachable: bool | None = None
         if supervisor.probe_due(now):
             reachable = probe(health_url(server))
-            _act(browser, server, supervisor.on_probe(now, reachable), None)
+            _act(browser, server, page, supervisor.on_probe(now, reachable), None)
             if not supervisor.on_channel:
                 browser.update_waiting(supervisor.failures, supervisor.next_probe_at - now)
         status = None
         if supervisor.on_channel:
             status = PageStatus.from_page(browser.page_status())
-            _act(browser, server, supervisor.on_status(clock(), status), status)
+            _act(browser, server, page, supervisor.on_status(clock(), status), status)
         if observer is not None and observer(reachable, status):
             return
         stop.wait(poll)
 
 
-def _act(browser: Browser, server: str, action: Action | None, status: PageStatus | None) -> None:
+def _act(
+    browser: Browser, server: str, page: str, action: Action | None, status: PageStatus | None
+) -> None:
     if action is None:
         return
     if action is Action.NOW_PLAYING and status is not None:
@@ -70,8 +75,8 @@ def _act(browser: Browser, server: str, action: Action | None, status: PageStatu
         log.warning("server %s not reachable: showing the waiting screen", server)
         browser.show_waiting(server)
     elif action is Action.LOAD_CHANNEL:
-        log.info("server reachable: loading %s", ambient_url(server))
-        browser.load(ambient_url(server))
+        log.info("server reachable: loading %s", page)
+        browser.load(page)
     elif action is Action.RELOAD:
-        log.warning("playback frozen or page not ready: reloading %s", ambient_url(server))
-        browser.load(ambient_url(server))
+        log.warning("playback frozen or page not ready: reloading %s", page)
+        browser.load(page)

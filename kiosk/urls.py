@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 AMBIENT_PATH = "/ambient"
 HEALTH_PATH = "/healthz"
@@ -50,8 +50,11 @@ def validate_server_url(raw: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
-def ambient_url(base: str) -> str:
-    return base + AMBIENT_PATH
+def ambient_url(base: str, screen_id: str | None = None, name: str | None = None) -> str:
+    """The page the kiosk shows; with its screen id and name, so the page reports to the
+    server's Screens list as this kiosk."""
+    identity = {k: v for k, v in (("kiosk", screen_id), ("screen", name)) if v}
+    return base + AMBIENT_PATH + ("?" + urlencode(identity) if identity else "")
 
 
 def health_url(base: str) -> str:

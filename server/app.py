@@ -20,6 +20,8 @@ from .fanout.nchan import NchanFanout
 from .fanout.response import SubscribingConnection
 from .flow import FlowRequest
 from .library import forget_storage, sync_storage, watch_bucket
+from .metrics import Tally
+from .monitoring import Monitoring
 from .storage import Storage
 from .storage.local import LocalStorage
 from .storage.s3 import S3Storage
@@ -38,12 +40,19 @@ class Services:
     channel: Channel | None = None
     transcoder: Transcoder | None = None
     audit_log: AuditLog | None = None
+    monitoring: Monitoring | None = None
+    tally: Tally = field(default_factory=Tally)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def ch(self) -> Channel:
         assert self.channel is not None, "the channel starts with the server"
         return self.channel
+
+    @property
+    def watch(self) -> Monitoring:
+        assert self.monitoring is not None, "monitoring starts with the server"
+        return self.monitoring
 
     @property
     def conversions(self) -> Transcoder:
@@ -77,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     from .routes import register
 
     register(app)
+    app.after_request(state.tally.count_response)
 
     @app.before_serving
     async def start() -> None:
@@ -111,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         # Conversions and posters in the background: startup never waits for them.
         state.transcoder = Transcoder(settings, state.channel, state.storages)
         await state.transcoder.start()
+        state.monitoring = await Monitoring.start(state)
         if isinstance(bucket := state.storages.get("s3"), S3Storage):
             watch = watch_bucket(state.channel, bucket, settings.s3_resync_interval)
             state.tasks.append(asyncio.create_task(watch))
@@ -123,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.after_serving
     async def stop() -> None:
+        if state.monitoring is not None:
+            await state.monitoring.stop()
         if state.transcoder is not None:
             await state.transcoder.stop()  # ends child processes; the catalog keeps the queue
         for task in state.tasks:

@@ -129,6 +129,12 @@ SETTINGS: tuple[Setting, ...] = (
         _choice("on", "off"),
     ),
     Setting("SESSION_HOURS", "12", "How long an admin stays signed in (hours).", float),
+    Setting(
+        "METRICS_TOKEN",
+        "",
+        "Bearer token for GET /metrics; empty leaves it open to 127.0.0.1 only.",
+    ),
+    Setting("PLAY_LOG_DAYS", "30", "Days the proof-of-play log keeps what played.", float),
     Setting("REDIS_URL", "", "redis:// URL: share state between workers and machines."),
     Setting(
         "FANOUT",

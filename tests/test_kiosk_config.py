@@ -42,6 +42,7 @@ def test_flag_beats_env_beats_file_beats_default(tmp_path: Path) -> None:
     assert config.windowed is True  # file over default
     assert config.sources == {
         "server": "--server", "screen": "SIMULCAST_SCREEN", "windowed": f"{file}: windowed",
+        "name": "default",
     }
 
 

@@ -3,6 +3,8 @@
 // reconnects by itself after a network error; after an HTTP error it gives up, so this module
 // starts a new one with backoff. A reconnect always begins with the full state.
 
+import { startScreen } from "./screen.js";
+
 export function connect(url, { onState, onConnection, probe }) {
   let source = null;
   let backoff = 1000;
@@ -59,8 +61,10 @@ export function connect(url, { onState, onConnection, probe }) {
 }
 
 // Shared page start-up: clock first (positions mean nothing without it), then the stream.
+// Every page is also a screen of the fleet (screen.js).
 export async function startChannel({ clock, player, onState, onConnection }) {
   window.simulcast = { clock, player };
+  startScreen(player);
   window.simulcastStatus = () => ({ ...player.status(), connected: window.simulcast.connected });
   window.simulcast.connected = false;
   while (!(await clock.sync())) {

@@ -61,11 +61,12 @@ class Deck {
     this.frames = []; // [{media (s), display (local ms)}] presented while playing
     this.clock = []; // [{media: currentTime (s), display: when it was read (local ms)}]
     this.stalled = false;
+    this.stalls = 0; // playback stopped for want of data or frames (reported by screen.js)
     this.onFrame = null; // a waiter for the next frames (see frameAfter)
     element.playsInline = true;
     element.addEventListener("seeking", () => this.forget());
     element.addEventListener("emptied", () => this.forget());
-    element.addEventListener("waiting", () => (this.stalled = true));
+    element.addEventListener("waiting", () => this.stall());
     this.watchFrames();
   }
 
@@ -81,6 +82,11 @@ class Deck {
       this.el.requestVideoFrameCallback(onFrame);
     };
     this.el.requestVideoFrameCallback(onFrame);
+  }
+
+  stall() {
+    if (!this.stalled && !this.el.paused && !this.el.seeking) this.stalls += 1;
+    this.stalled = true;
   }
 
   forget() {
@@ -392,7 +398,7 @@ export class SyncPlayer {
       return;
     }
     const fresh = deck.fresh(performance.now());
-    if (!fresh && !el.paused) deck.stalled = true; // no frames: waiting for data, or frozen
+    if (!fresh && !el.paused) deck.stall(); // no frames: waiting for data, or frozen
     const error = this.error(deck, item);
     if (error === null) return;
     const seekAbove = deck.stalled ? STALL_SEEK_THRESHOLD : SEEK_THRESHOLD;
@@ -418,6 +424,10 @@ export class SyncPlayer {
     }
   }
 
+  get stalls() {
+    return this.decks.reduce((sum, deck) => sum + deck.stalls, 0);
+  }
+
   status() {
     const deck = this.active;
     const item = deck.item;
@@ -438,6 +448,7 @@ export class SyncPlayer {
       offsetMs: ready ? (position - expected) * 1000 : null,
       rate: el.playbackRate,
       seeks: this.seeks,
+      stalls: this.stalls,
       muted: this.muted,
       clockOffsetMs: this.clock.offset,
       rttMs: this.clock.rtt,

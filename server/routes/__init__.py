@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Quart
 
-from . import api, media, pages, playlist, session, stream, uploads
+from . import api, media, ops, pages, playlist, screens, session, stream, uploads
 
 
 def register(app: Quart) -> None:
@@ -37,6 +37,14 @@ def register(app: Quart) -> None:
         ("/session", "DELETE", session.sign_out),
         ("/admin/audit", "GET", session.audit),
         ("/uploads", "GET", uploads.rules),
+        ("/readyz", "GET", ops.ready),
+        ("/metrics", "GET", ops.metrics),
+        ("/admin/plays", "GET", ops.plays),
+        ("/screens", "GET", screens.listed),
+        ("/screens/report", "POST", screens.report),
+        ("/screens/<screen_id>", "PATCH", screens.rename),
+        ("/screens/<screen_id>", "DELETE", screens.forget),
+        ("/screens/<screen_id>/<any(identify, reload):action>", "POST", screens.act),
         ("/uploads", "POST", uploads.upload),
         ("/media/v/<video_id>", "GET", media.video),
         ("/media/v/<video_id>/webm", "GET", media.rendition),

@@ -68,6 +68,8 @@ class Transcoder:
         self._task: asyncio.Task[None] | None = None
         self._saved: dict[str, float] = {}
         self._postered: set[str] = set()  # poster tried in this run: never retried in a loop
+        self.converted_seconds = 0.0  # seconds of video converted by this process (metrics)
+        self.converting_seconds = 0.0  # and the wall-clock seconds that took
 
     # -- for the routes ------------------------------------------------------------------------
 
@@ -297,6 +299,8 @@ class Transcoder:
                 duration=round(duration, 3),
                 seconds=round(took, 3),
             )
+            self.converted_seconds += duration
+            self.converting_seconds += took
             where = await self._store(self._current(video_id), target, duration)
         finally:
             target.unlink(missing_ok=True)

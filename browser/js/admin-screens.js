@@ -1,0 +1,191 @@
+// The Screens tab of /admin: every screen, live (polled), worst first, with remote actions.
+// mountScreens(container) fills `container` and keeps it current while the tab is shown.
+
+const POLL_MS = 2000;
+
+const escape = (text) =>
+  String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function ago(seconds) {
+  if (seconds < 5) return "just now";
+  if (seconds < 90) return `${Math.round(seconds)} s ago`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 129600) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} days ago`;
+}
+
+function offsetCell(screen) {
+  if (!screen.online || screen.offset_ms === null || screen.offset_ms === undefined) {
+    return `<td class="num">—</td>`;
+  }
+  const ms = screen.offset_ms;
+  const shown = `${ms >= 0 ? "+" : "−"}${Math.abs(ms).toFixed(1)} ms`;
+  return `<td class="num offset" data-level="${screen.status}">${shown}</td>`;
+}
+
+const PAGE_NAMES = { "/": "Standard page", "/ambient": "Ambient", kiosk: "Kiosk" };
+const STATUS_NAMES = { ok: "In sync", off: "A frame out", bad: "Out of sync", offline: "Offline" };
+
+function row(screen, now) {
+  const name = screen.name || `Unnamed ${screen.id.slice(0, 8)}`;
+  const seen = ago(now - screen.last_seen);
+  const state = screen.online
+    ? `<span class="pill" data-state="live">Online</span>`
+    : `<span class="pill" data-state="offline">Offline</span>`;
+  const playing = screen.online ? escape(screen.title ?? (screen.video_id ? screen.video_id : "—")) : "—";
+  const rate = screen.online && screen.rate ? screen.rate.toFixed(3) : "—";
+  const buffer = screen.online && screen.buffer_s !== null ? `${screen.buffer_s.toFixed(1)} s` : "—";
+  const sound = screen.sound === false ? "muted" : screen.sound ? "on" : "—";
+  const engine = [screen.engine, screen.version?.split(".")[0]].filter(Boolean).join(" ");
+  return `
+    <tr data-id="${escape(screen.id)}" data-status="${screen.status}">
+      <th scope="row">
+        <span class="screen-name">${escape(name)}</span>
+        <span class="muted small">${escape(PAGE_NAMES[screen.page] ?? screen.page)} · ${escape(engine)}</span>
+      </th>
+      <td>${state}<span class="muted small">${escape(STATUS_NAMES[screen.status])} · ${seen}</span></td>
+      <td>${playing}</td>
+      ${offsetCell(screen)}
+      <td class="num">${rate}</td>
+      <td class="num">${buffer}</td>
+      <td class="num">${screen.stalls_total ?? 0}</td>
+      <td>${sound}</td>
+      <td class="actions">
+        <button type="button" data-action="identify" aria-label="Identify ${escape(name)}">Identify</button>
+        <button type="button" data-action="reload" aria-label="Reload ${escape(name)}">Reload</button>
+        <button type="button" data-action="rename" aria-label="Rename ${escape(name)}">Rename</button>
+        <button type="button" data-action="forget" aria-label="Forget ${escape(name)}">Forget</button>
+      </td>
+    </tr>`;
+}
+
+export function mountScreens(container) {
+  container.innerHTML = `
+    <div class="screens-head">
+      <h2 id="screens-title">Screens</h2>
+      <p class="muted" id="screens-summary" aria-live="polite"></p>
+    </div>
+    <p class="message" id="screens-message" role="status"></p>
+    <div class="table-wrap">
+      <table class="screens" aria-labelledby="screens-title">
+        <thead>
+          <tr>
+            <th scope="col">Screen</th><th scope="col">State</th><th scope="col">Playing</th>
+            <th scope="col" class="num">Offset</th><th scope="col" class="num">Rate</th>
+            <th scope="col" class="num">Buffer</th><th scope="col" class="num">Stalls</th>
+            <th scope="col">Sound</th><th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody id="screens-rows"></tbody>
+      </table>
+    </div>
+    <p class="muted small">Offset: how far the picture is from the server's schedule, measured by the
+    screen itself. Amber beyond one frame, red beyond 100 ms. A screen is offline after three
+    missed reports (15 s). Identify shows the screen's name in large type on it for 10 s.</p>`;
+  const rows = container.querySelector("#screens-rows");
+  const summary = container.querySelector("#screens-summary");
+  const message = container.querySelector("#screens-message");
+  let editing = null; // the screen being renamed: the table is not redrawn under the input
+  let timer = null;
+
+  const say = (text, ok = true) => {
+    message.textContent = text;
+    message.className = `message ${ok ? "ok" : "error"}`;
+  };
+
+  const call = async (method, path, body) => {
+    const response = await fetch(path, {
+      method,
+      credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const result = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(result.error || `${response.status} ${response.statusText}`);
+    return result;
+  };
+
+  const refresh = async () => {
+    if (editing) return;
+    try {
+      const data = await call("GET", "/screens");
+      const now = data.server_time; // last_seen is server time: the admin's clock may be off
+      summary.textContent = `${data.online} online of ${data.total}`;
+      rows.innerHTML = data.screens.length
+        ? data.screens.map((s) => row(s, now)).join("")
+        : `<tr><td colspan="9" class="muted">No screens yet. Every page showing the channel
+           reports here; name one with ?screen=Lobby%20left in its address.</td></tr>`;
+    } catch (error) {
+      summary.textContent = "";
+      say(`Could not load the screens: ${error.message}`, false);
+    }
+  };
+
+  const rename = (tr) => {
+    const cell = tr.querySelector("th");
+    const current = tr.querySelector(".screen-name").textContent;
+    editing = tr.dataset.id;
+    cell.innerHTML = `
+      <form class="rename">
+        <label class="visually-hidden" for="rename-input">New name</label>
+        <input id="rename-input" maxlength="80" value="${escape(current.startsWith("Unnamed") ? "" : current)}">
+        <button type="submit">Save</button> <button type="button" data-action="cancel">Cancel</button>
+      </form>`;
+    const input = cell.querySelector("input");
+    input.focus();
+    input.select();
+    cell.querySelector("form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await call("PATCH", `/screens/${encodeURIComponent(editing)}`, { name: input.value });
+        say(`Renamed to “${input.value || "unnamed"}”.`);
+      } catch (error) {
+        say(`Rename failed: ${error.message}`, false);
+      }
+      editing = null;
+      refresh();
+    });
+  };
+
+  rows.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    const tr = button.closest("tr");
+    const id = tr.dataset.id;
+    const name = tr.querySelector(".screen-name")?.textContent ?? id;
+    const action = button.dataset.action;
+    if (action === "cancel") {
+      editing = null;
+      refresh();
+    } else if (action === "rename") {
+      rename(tr);
+    } else if (action === "forget" && button.dataset.confirm !== "yes") {
+      button.dataset.confirm = "yes";
+      button.textContent = "Really forget?";
+    } else {
+      try {
+        if (action === "forget") await call("DELETE", `/screens/${encodeURIComponent(id)}`);
+        else await call("POST", `/screens/${encodeURIComponent(id)}/${action}`);
+        say(
+          {
+            identify: `${name} shows its name for 10 s (within 5 s).`,
+            reload: `${name} reloads (within 5 s).`,
+            forget: `${name} was forgotten; it comes back if it reports again.`,
+          }[action],
+        );
+      } catch (error) {
+        say(`${action} failed: ${error.message}`, false);
+      }
+      refresh();
+    }
+  });
+
+  const start = () => {
+    clearInterval(timer);
+    refresh();
+    timer = setInterval(() => document.hidden || refresh(), POLL_MS);
+  };
+  const stop = () => clearInterval(timer);
+  start();
+  return { refresh, start, stop };
+}

@@ -1,0 +1,165 @@
+"""The fleet store on the embedded SQLite file (fleet.db beside the channel's database)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .fleet import FIGURES_TTL, Merge, Record
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS screens (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS screen_commands (
+    screen_id TEXT NOT NULL, at REAL NOT NULL, action TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS screen_commands_screen ON screen_commands (screen_id);
+CREATE TABLE IF NOT EXISTS worker_figures (
+    worker_id TEXT PRIMARY KEY, data TEXT NOT NULL, seen REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS plays (
+    video_id TEXT NOT NULL, start REAL NOT NULL, title TEXT NOT NULL, duration REAL NOT NULL,
+    PRIMARY KEY (video_id, start));
+CREATE INDEX IF NOT EXISTS plays_start ON plays (start);
+CREATE TABLE IF NOT EXISTS play_screens (
+    video_id TEXT NOT NULL, start REAL NOT NULL, screen_id TEXT NOT NULL,
+    PRIMARY KEY (video_id, start, screen_id));
+"""
+
+
+class SqliteFleet:
+    name = "sqlite"
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db = db
+        self._path = path
+
+    @classmethod
+    def open(cls, path: Path) -> SqliteFleet:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(SCHEMA)
+        return cls(db, path)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")  # the write lock first: read-modify-write is safe
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    async def save_screen(
+        self, screen_id: str, merge: Merge, *, since: float, max_screens: int
+    ) -> tuple[Record, list[str]] | None:
+        with self._transaction() as db:
+            row = db.execute("SELECT data FROM screens WHERE id = ?", (screen_id,)).fetchone()
+            if row is None:
+                (known,) = db.execute("SELECT COUNT(*) FROM screens").fetchone()
+                if known >= max_screens:
+                    return None
+            record = merge(json.loads(row[0]) if row else None)
+            db.execute(
+                "INSERT INTO screens VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                (screen_id, json.dumps(record)),
+            )
+            actions = db.execute(
+                "SELECT action FROM screen_commands WHERE screen_id = ? AND at >= ? ORDER BY at",
+                (screen_id, since),
+            ).fetchall()
+            db.execute("DELETE FROM screen_commands WHERE screen_id = ?", (screen_id,))
+        return record, [action for (action,) in actions]
+
+    async def screens(self) -> list[Record]:
+        return [json.loads(data) for (data,) in self._db.execute("SELECT data FROM screens")]
+
+    async def update_screen(
+        self, screen_id: str, change: Callable[[Record], Record]
+    ) -> Record | None:
+        with self._transaction() as db:
+            row = db.execute("SELECT data FROM screens WHERE id = ?", (screen_id,)).fetchone()
+            if row is None:
+                return None
+            record = change(json.loads(row[0]))
+            db.execute("UPDATE screens SET data = ? WHERE id = ?", (json.dumps(record), screen_id))
+        return record
+
+    async def forget_screen(self, screen_id: str) -> bool:
+        with self._transaction() as db:
+            db.execute("DELETE FROM screen_commands WHERE screen_id = ?", (screen_id,))
+            return db.execute("DELETE FROM screens WHERE id = ?", (screen_id,)).rowcount > 0
+
+    async def command(self, screen_id: str, action: str, now: float) -> bool:
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM screens WHERE id = ?", (screen_id,)).fetchone() is None:
+                return False
+            db.execute("INSERT INTO screen_commands VALUES (?, ?, ?)", (screen_id, now, action))
+        return True
+
+    async def put_figures(self, worker_id: str, figures: Record, now: float) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO worker_figures VALUES (?, ?, ?) ON CONFLICT (worker_id) "
+                "DO UPDATE SET data = excluded.data, seen = excluded.seen",
+                (worker_id, json.dumps(figures), now),
+            )
+            db.execute("DELETE FROM worker_figures WHERE seen < ?", (now - FIGURES_TTL,))
+
+    async def figures(self, now: float) -> dict[str, Record]:
+        rows = self._db.execute(
+            "SELECT worker_id, data FROM worker_figures WHERE seen >= ?", (now - FIGURES_TTL,)
+        )
+        return {worker: json.loads(data) for worker, data in rows}
+
+    async def record_play(
+        self, video_id: str, start: float, title: str, duration: float, keep_after: float
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO plays VALUES (?, ?, ?, ?)",
+                (video_id, start, title, duration),
+            )
+            db.execute("DELETE FROM plays WHERE start < ?", (keep_after,))
+            db.execute("DELETE FROM play_screens WHERE start < ?", (keep_after,))
+
+    async def add_play_screens(self, video_id: str, start: float, screens: Iterable[str]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO play_screens VALUES (?, ?, ?)",
+                [(video_id, start, screen) for screen in screens],
+            )
+
+    async def plays(self, start: float, end: float) -> list[Record]:
+        rows = self._db.execute(
+            "SELECT video_id, start, title, duration FROM plays WHERE start >= ? AND start < ? "
+            "ORDER BY start",
+            (start, end),
+        ).fetchall()
+        shown: dict[tuple[str, float], list[str]] = {}
+        for video_id, begun, screen in self._db.execute(
+            "SELECT video_id, start, screen_id FROM play_screens WHERE start >= ? AND start < ?",
+            (start, end),
+        ):
+            shown.setdefault((video_id, begun), []).append(screen)
+        return [
+            {
+                "video_id": video_id,
+                "start": begun,
+                "title": title,
+                "duration": duration,
+                "screens": sorted(shown.get((video_id, begun), [])),
+            }
+            for video_id, begun, title, duration in rows
+        ]
+
+    async def health(self) -> dict[str, object]:
+        self._db.execute("SELECT 1").fetchone()
+        return {"store": self.name, "ok": True, "path": str(self._path)}
+
+    async def close(self) -> None:
+        self._db.close()
