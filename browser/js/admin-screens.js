@@ -1,5 +1,7 @@
-// The Screens tab of /admin: every screen, live (polled), worst first, with remote actions.
-// mountScreens(container) fills `container` and keeps it current while the tab is shown.
+// The Screens tab of /admin: every screen, live (polled while the tab is shown), worst first,
+// with its measured offset and remote actions (identify, reload, rename, forget).
+
+import { api } from "./admin-api.js";
 
 const POLL_MS = 2000;
 
@@ -16,11 +18,11 @@ function ago(seconds) {
 
 function offsetCell(screen) {
   if (!screen.online || screen.offset_ms === null || screen.offset_ms === undefined) {
-    return `<td class="num">—</td>`;
+    return `<td class="num" data-label="Offset">—</td>`;
   }
   const ms = screen.offset_ms;
   const shown = `${ms >= 0 ? "+" : "−"}${Math.abs(ms).toFixed(1)} ms`;
-  return `<td class="num offset" data-level="${screen.status}">${shown}</td>`;
+  return `<td class="num offset" data-label="Offset" data-level="${screen.status}">${shown}</td>`;
 }
 
 const PAGE_NAMES = { "/": "Standard page", "/ambient": "Ambient", kiosk: "Kiosk" };
@@ -44,12 +46,12 @@ function row(screen, now) {
         <span class="muted small">${escape(PAGE_NAMES[screen.page] ?? screen.page)} · ${escape(engine)}</span>
       </th>
       <td>${state}<span class="muted small">${escape(STATUS_NAMES[screen.status])} · ${seen}</span></td>
-      <td>${playing}</td>
+      <td data-label="Playing">${playing}</td>
       ${offsetCell(screen)}
-      <td class="num">${rate}</td>
-      <td class="num">${buffer}</td>
-      <td class="num">${screen.stalls_total ?? 0}</td>
-      <td>${sound}</td>
+      <td class="num" data-label="Rate">${rate}</td>
+      <td class="num" data-label="Buffer">${buffer}</td>
+      <td class="num" data-label="Stalls">${screen.stalls_total ?? 0}</td>
+      <td data-label="Sound">${sound}</td>
       <td class="actions">
         <button type="button" data-action="identify" aria-label="Identify ${escape(name)}">Identify</button>
         <button type="button" data-action="reload" aria-label="Reload ${escape(name)}">Reload</button>
@@ -59,7 +61,7 @@ function row(screen, now) {
     </tr>`;
 }
 
-export function mountScreens(container) {
+function mountScreens(container) {
   container.innerHTML = `
     <div class="screens-head">
       <h2 id="screens-title">Screens</h2>
@@ -93,22 +95,10 @@ export function mountScreens(container) {
     message.className = `message ${ok ? "ok" : "error"}`;
   };
 
-  const call = async (method, path, body) => {
-    const response = await fetch(path, {
-      method,
-      credentials: "same-origin",
-      headers: body ? { "Content-Type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const result = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(result.error || `${response.status} ${response.statusText}`);
-    return result;
-  };
-
   const refresh = async () => {
     if (editing) return;
     try {
-      const data = await call("GET", "/screens");
+      const data = await api("GET", "/screens");
       const now = data.server_time; // last_seen is server time: the admin's clock may be off
       summary.textContent = `${data.online} online of ${data.total}`;
       rows.innerHTML = data.screens.length
@@ -137,7 +127,7 @@ export function mountScreens(container) {
     cell.querySelector("form").addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
-        await call("PATCH", `/screens/${encodeURIComponent(editing)}`, { name: input.value });
+        await api("PATCH", `/screens/${encodeURIComponent(editing)}`, { name: input.value });
         say(`Renamed to “${input.value || "unnamed"}”.`);
       } catch (error) {
         say(`Rename failed: ${error.message}`, false);
@@ -164,8 +154,8 @@ export function mountScreens(container) {
       button.textContent = "Really forget?";
     } else {
       try {
-        if (action === "forget") await call("DELETE", `/screens/${encodeURIComponent(id)}`);
-        else await call("POST", `/screens/${encodeURIComponent(id)}/${action}`);
+        if (action === "forget") await api("DELETE", `/screens/${encodeURIComponent(id)}`);
+        else await api("POST", `/screens/${encodeURIComponent(id)}/${action}`);
         say(
           {
             identify: `${name} shows its name for 10 s (within 5 s).`,
@@ -186,6 +176,19 @@ export function mountScreens(container) {
     timer = setInterval(() => document.hidden || refresh(), POLL_MS);
   };
   const stop = () => clearInterval(timer);
-  start();
-  return { refresh, start, stop };
+  return { start, stop };
 }
+
+const tab = document.getElementById("tab-screens");
+const panel = mountScreens(document.getElementById("panel-screens"));
+let signedIn = !document.getElementById("console").hidden; // in case the console came first
+const follow = () => {
+  if (signedIn && tab.getAttribute("aria-selected") === "true") panel.start();
+  else panel.stop();
+};
+document.addEventListener("admin:tab", follow);
+document.addEventListener("admin:session", (event) => {
+  signedIn = event.detail.role === "admin";
+  follow();
+});
+follow();
