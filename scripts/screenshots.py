@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import sync_playwright
 
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.pagecheck import SIZES, wait_until  # noqa: E402
-from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer  # noqa: E402
+from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, skew_script  # noqa: E402
 
 PLAYING = "window.simulcastStatus && simulcastStatus().playing"
 SHOTS = [  # (size, server, path, ready when, file)
@@ -26,6 +27,33 @@ SHOTS = [  # (size, server, path, ready when, file)
     ("tv", "samples", "/", PLAYING, "tv-index"),
     ("tv", "empty", "/ambient", "!document.querySelector('#empty').hidden", "tv-ambient-empty"),
 ]
+
+ADMIN = "screenshot-admin"
+# The Screens tab is shown once these pages report (one a device whose clock is an hour off).
+SCREENS = [("/?screen=Lobby%20left", 0.0), ("/ambient?screen=Bar", 0.0), ("/ambient", 3_600_000.0)]
+OFFSETS_SHOWN = """[...document.querySelectorAll('#panel-screens tbody tr[data-id]')].filter(
+  (row) => row.querySelector('.offset')).length === 3"""
+
+
+def screens_tab(browser: Any, live: LiveServer, out: Path) -> None:
+    contexts = []
+    for path, skew in SCREENS:
+        context = browser.new_context(viewport={"width": 640, "height": 360})
+        if skew:
+            context.add_init_script(skew_script(skew))
+        contexts.append(context)
+        context.new_page().goto(live.url + path)
+    admin = browser.new_context(**{**SIZES["tv"], "device_scale_factor": 1})
+    contexts.append(admin)
+    page = admin.new_page()
+    page.goto(live.url + "/admin#screens")
+    page.fill("#token", ADMIN)
+    page.press("#token", "Enter")
+    wait_until(page, OFFSETS_SHOWN, timeout=60)
+    page.screenshot(path=str(out / "tv-admin-screens.png"))
+    print(out / "tv-admin-screens.png")
+    for context in contexts:
+        context.close()
 
 
 def main() -> None:
@@ -36,6 +64,7 @@ def main() -> None:
         servers = {
             "samples": LiveServer(Path(tmp) / "samples").start(),
             "empty": LiveServer(Path(tmp) / "e", {"STATIC_DIR": str(empty)}).start(),
+            "admin": LiveServer(Path(tmp) / "a", {"ADMIN_TOKEN": ADMIN}).start(),
         }
         try:
             with sync_playwright() as playwright:
@@ -49,6 +78,7 @@ def main() -> None:
                     page.screenshot(path=str(out / f"{name}.png"))
                     print(out / f"{name}.png")
                     context.close()
+                screens_tab(browser, servers["admin"], out)
                 browser.close()
         finally:
             for live in servers.values():

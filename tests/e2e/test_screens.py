@@ -17,10 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from prometheus_client.parser import text_string_to_metric_families
 
 from ..kiosk_process import KioskProcess, built_kiosk
 from ..live import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port, skew_script, wait_for
+from .pagecheck import PHONE, TV, axe_violations, sideways_overflow
 
 ADMIN = "screens-admin-token"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -30,6 +32,7 @@ PAGES = {
     "Skewed": "/ambient?screen=Skewed",
 }
 KIOSK_NAME = "Kiosk test"
+SIZES = {"phone": PHONE, "desktop": TV}
 KIOSK = os.environ.get("SIMULCAST_KIOSK_BUILD") != "skip"
 
 
@@ -223,6 +226,13 @@ def test_metrics_count_the_screens_and_their_offsets(
     assert samples[("simulcast_store_up", (("store", "sqlite"),))] == 1
 
 
+def reloaded(page: Any) -> bool:
+    try:
+        return bool(page.evaluate("window.__before_reload === undefined"))
+    except PlaywrightError:  # in the middle of reloading
+        return False
+
+
 def test_identify_and_reload_reach_only_their_screen(
     live: LiveServer, fleet: dict[str, Any]
 ) -> None:
@@ -238,7 +248,7 @@ def test_identify_and_reload_reach_only_their_screen(
         poll(lambda: pages["Bar"].evaluate(banner), 8, "the name on the identified screen") == "Bar"
     )
     poll(
-        lambda: pages["Lobby left"].evaluate("window.__before_reload === undefined"),
+        lambda: reloaded(pages["Lobby left"]),
         8,
         "the reloaded page reloading",
     )
@@ -251,6 +261,68 @@ def test_identify_and_reload_reach_only_their_screen(
     assert by_name(live)["Lobby left"]["id"] == ids["Lobby left"]
     # The banner goes away after 10 s.
     poll(lambda: pages["Bar"].evaluate(banner) is None, 12, "the name banner going away")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_screens_tab_lists_them_with_offsets(
+    live: LiveServer, fleet: dict[str, Any], browser: Any, size: str
+) -> None:
+    names = [*PAGES, *([KIOSK_NAME] if KIOSK else [])]
+    poll(lambda: reporting(live, names), 90, "every screen reporting an offset")
+    context = browser.new_context(**SIZES[size])
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(live.url + "/admin#screens")
+        page.fill("#token", ADMIN)
+        page.press("#token", "Enter")
+        page.wait_for_selector("#panel-screens tbody tr[data-id]")
+        # The tab redraws every 2 s; a screen between two videos shows no offset for a moment.
+        shown = poll(
+            lambda: offsets_shown(page, len(names)), 30, "every screen's offset in the tab"
+        )
+        assert set(shown) == set(names), shown
+        assert axe_violations(page) == []
+        assert sideways_overflow(page) == 0
+        page.screenshot(path=str(live.log_path.with_suffix(f".screens-{size}.png")), full_page=True)
+        if size != "desktop":
+            return
+        # From the keyboard: identify one screen, rename another.
+        skewed = page.locator("#panel-screens tr", has_text="Skewed")
+        skewed.locator('[data-action="identify"]').focus()
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#screens-message.ok")
+        assert "Skewed shows its name" in page.inner_text("#screens-message")
+        banner = "document.getElementById('screen-identify')?.textContent ?? null"
+        skewed_page = fleet["pages"]["Skewed"]
+        assert poll(lambda: skewed_page.evaluate(banner), 8, "the name on the screen") == "Skewed"
+        skewed.locator('[data-action="rename"]').focus()
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "rename-input"
+        page.keyboard.type("Skewed corner")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#panel-screens .screen-name:text('Skewed corner')")
+        assert "Skewed corner" in by_name(live)
+        assert errors == []
+    finally:
+        context.close()
+        # Back to the name the other tests know it by.
+        ids = {s["name"]: s["id"] for s in screens(live)}
+        if "Skewed corner" in ids:
+            url = f"{live.url}/screens/{ids['Skewed corner']}"
+            httpx.patch(url, json={"name": "Skewed"}, headers=AUTH).raise_for_status()
+
+
+ROWS = """[...document.querySelectorAll('#panel-screens tbody tr[data-id]')].map((row) => [
+  row.querySelector('.screen-name').textContent, row.querySelector('.offset')?.textContent ?? null,
+])"""
+
+
+def offsets_shown(page: Any, count: int) -> dict[str, str] | None:
+    rows = dict(page.evaluate(ROWS))
+    every = len(rows) == count and all(text and text.endswith(" ms") for text in rows.values())
+    return rows if every else None
 
 
 def test_a_killed_page_is_offline_within_20_s(live: LiveServer, fleet: dict[str, Any]) -> None:
