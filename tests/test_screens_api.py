@@ -317,10 +317,13 @@ def test_readyz_and_healthz_are_separate(live: LiveServer) -> None:
     assert httpx.get(live.url + "/healthz").json()["status"] == "ok"
 
 
-def test_readyz_fails_when_local_storage_is_unusable(start_server: Any, tmp_path: Path) -> None:
-    blocked = tmp_path / "not-a-folder"
-    blocked.write_text("a file where the upload folder should be")
-    server = start_server({"UPLOAD_DIR": str(blocked)})
+def test_readyz_fails_when_local_storage_goes_away(start_server: Any, tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    server = start_server({"UPLOAD_DIR": str(uploads)})
+    assert httpx.get(server.url + "/readyz").status_code == 200
+    uploads.rmdir()  # the volume is gone (unmounted, deleted)
+    uploads.write_text("a file where the upload folder was")
     ready = httpx.get(server.url + "/readyz")
     assert ready.status_code == 503 and ready.json()["ready"] is False
     assert ready.json()["storages"]["local"]["ok"] is False
