@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,11 +22,20 @@ from tests.e2e.pagecheck import SIZES, wait_until  # noqa: E402
 from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, skew_script  # noqa: E402
 
 PLAYING = "window.simulcastStatus && simulcastStatus().playing"
+CAPTIONS = (
+    b"WEBVTT\n\n00:00.000 --> 00:12.000\n"
+    b"Captions show on every screen, in step with the picture\n"
+)
+CUE_SHOWN = (
+    "window.simulcastStatus && simulcastStatus().title === 'Red sample' && "
+    "document.querySelector('video.front').textTracks[0]?.activeCues?.length"
+)
 SHOTS = [  # (size, server, path, ready when, file)
     ("phone", "samples", "/", PLAYING, "phone-index"),
     ("phone", "samples", "/upload", "document.querySelector('#videos tr')", "phone-upload"),
     ("tv", "samples", "/", PLAYING, "tv-index"),
     ("tv", "empty", "/ambient", "!document.querySelector('#empty').hidden", "tv-ambient-empty"),
+    ("tv", "samples", "/ambient", CUE_SHOWN, "tv-ambient-captions"),
 ]
 
 ADMIN = "screenshot-admin"
@@ -59,21 +69,25 @@ def screens_tab(browser: Any, live: LiveServer, out: Path) -> None:
 def main() -> None:
     out = ROOT / "docs" / "img"
     with tempfile.TemporaryDirectory() as tmp:
-        empty = Path(tmp) / "empty"
-        empty.mkdir()
         servers = {
-            "samples": LiveServer(Path(tmp) / "samples").start(),
-            "empty": LiveServer(Path(tmp) / "e", {"STATIC_DIR": str(empty)}).start(),
+            "samples": LiveServer(Path(tmp) / "samples", {"ADMIN_TOKEN": ADMIN}).start(),
+            "empty": LiveServer(Path(tmp) / "empty", {"SAMPLES": "off"}).start(),
             "admin": LiveServer(Path(tmp) / "a", {"ADMIN_TOKEN": ADMIN}).start(),
         }
         try:
+            red = httpx.get(servers["samples"].url + "/videos").json()["videos"][0]
+            httpx.post(
+                f"{servers['samples'].url}/videos/{red['id']}/captions",
+                files={"captions": ("red.vtt", CAPTIONS, "text/vtt")},
+                headers={"Authorization": f"Bearer {ADMIN}"},
+            ).raise_for_status()
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 for size, server, path, ready, name in SHOTS:
                     context = browser.new_context(**{**SIZES[size], "device_scale_factor": 1})
                     page = context.new_page()
                     page.goto(servers[server].url + path)
-                    wait_until(page, ready, timeout=30)
+                    wait_until(page, ready, timeout=60)
                     time.sleep(1.5)  # past the first frames and the poster
                     page.screenshot(path=str(out / f"{name}.png"))
                     print(out / f"{name}.png")

@@ -18,6 +18,7 @@ from typing import Any
 from shared.protocol import Item, Reason, State
 
 from . import clock
+from .captions import captions_url
 from .catalog import READY, Video
 from .clock import Anchor, NowPlaying
 from .events import data
@@ -144,6 +145,8 @@ class Channel:
         }
         if (poster := poster_url(video)) is not None:
             item["poster"] = poster
+        if (captions := captions_url(video)) is not None:
+            item["captions"] = captions
         return item
 
     def state(self, reason: Reason, now: float | None = None) -> State:

@@ -16,8 +16,11 @@ from typing import BinaryIO
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 
+from .captions import MAX_CAPTIONS
+
 FILE_FIELD = "video"
 TITLE_FIELD = "title"
+CAPTIONS_FIELD = "captions"  # optional: a WebVTT or SubRip file, kept in memory (it is small)
 MAX_TITLE = 200
 
 
@@ -35,6 +38,7 @@ class Received:
     content_type: str
     size: int
     title: str = ""
+    captions: bytes | None = None  # the captions file as sent, when there was one
 
 
 @dataclass
@@ -66,6 +70,7 @@ class _Receiver:
         self.file: BinaryIO | None = None
         self.received: Received | None = None
         self.title = bytearray()
+        self.captions: bytearray | None = None
         self.error: UploadError | None = None
 
     # python-multipart callbacks ----------------------------------------------------------
@@ -88,6 +93,8 @@ class _Receiver:
         if b"filename" in options:
             self.part.filename = options[b"filename"].decode("utf-8", "replace")
         self.part.content_type = self.part.headers.get(b"content-type", b"").decode("latin-1")
+        if self.part.name == CAPTIONS_FIELD and self.part.filename:
+            self.captions = bytearray()
         if self.part.name == FILE_FIELD and self.received is None:
             self.work_dir.mkdir(parents=True, exist_ok=True)
             path = self.work_dir / f"{uuid.uuid4().hex}.part"
@@ -101,6 +108,12 @@ class _Receiver:
             return
         if self.part.name == TITLE_FIELD:
             self.title += data[start:end][: MAX_TITLE * 4 - len(self.title)]
+        elif self.part.name == CAPTIONS_FIELD and self.captions is not None:
+            self.captions += data[start:end]
+            if len(self.captions) > MAX_CAPTIONS:
+                self.error = UploadError(
+                    413, f"The captions file is larger than {human_size(MAX_CAPTIONS)}."
+                )
         elif self.file is not None and self.received is not None:
             self.received.size += end - start
             if self.received.size > self.max_size:
@@ -174,6 +187,8 @@ async def receive_upload(
         received.path.unlink(missing_ok=True)
         raise UploadError(400, "This file is empty.")
     received.title = receiver.title.decode("utf-8", "replace").strip()[:MAX_TITLE]
+    if receiver.captions:
+        received.captions = bytes(receiver.captions)
     return received
 
 

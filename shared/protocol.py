@@ -38,6 +38,7 @@ class Override(TypedDict):
 
 class State(Item, total=False):
     poster: str
+    captions: str  # URL of the video's WebVTT captions, when it has some
     reason: Reason
     server_time: float
     index: int

@@ -350,3 +350,20 @@ def _tone_frame(start: int, hz: float) -> av.AudioFrame:
     frame.sample_rate, frame.pts = SAMPLE_RATE, start
     frame.time_base = Fraction(1, SAMPLE_RATE)
     return frame
+
+
+def with_subtitles(video: Path, srt: str, out: Path) -> Path:
+    """`video` remuxed into a Matroska file with `srt` as its SubRip subtitle stream."""
+    subtitles = out.with_suffix(".srt")
+    subtitles.write_text(srt)
+    with av.open(str(video)) as picture, av.open(str(subtitles)) as text:
+        with av.open(str(out), "w", format="matroska") as muxed:
+            sources = [*picture.streams, *text.streams]
+            targets = {s: muxed.add_stream_from_template(s) for s in sources}  # header first
+            for source in (picture, text):
+                for packet in source.demux():
+                    if packet.dts is not None:
+                        packet.stream = targets[packet.stream]
+                        muxed.mux(packet)
+    subtitles.unlink()
+    return out

@@ -5,6 +5,7 @@
 // for longer than the known schedule lasts says it is reconnecting instead of freezing.
 
 import { showBanner } from "./banner.js";
+import { captionTracks } from "./captions.js";
 import { startChannel } from "./channel.js";
 import { ServerClock } from "./clock.js";
 import { SyncPlayer } from "./sync.js";
@@ -34,6 +35,9 @@ const player = new SyncPlayer([$("deck-a"), $("deck-b")], clock, {
     $("sound-hint").hidden = !muted;
   },
 });
+
+// Signage mostly runs muted: captions are on whenever a video has them.
+captionTracks(player, true);
 
 function engage() {
   if (player.muted) player.unmute();

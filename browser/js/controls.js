@@ -91,3 +91,30 @@ export function shortcuts(keys) {
     action();
   });
 }
+
+const CAPTIONS_KEY = "simulcast.captions";
+
+// The CC toggle of `/`: off unless this device turned captions on before.
+export function captionsStartOn() {
+  try {
+    return localStorage.getItem(CAPTIONS_KEY) === "on";
+  } catch {
+    return false;
+  }
+}
+
+export function captionsControl(captions, button) {
+  const render = () => button.setAttribute("aria-pressed", String(captions.showing));
+  const toggle = () => {
+    captions.show(!captions.showing);
+    try {
+      localStorage.setItem(CAPTIONS_KEY, captions.showing ? "on" : "off");
+    } catch {
+      // Not remembered; it still works for this visit.
+    }
+    render();
+  };
+  button.addEventListener("click", toggle);
+  render();
+  return { toggle };
+}

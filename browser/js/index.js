@@ -1,11 +1,18 @@
 // The standard page: the synced player plus title, progress, votes, up next and viewers, and
-// the viewer's own sound and full-screen controls.
+// the viewer's own sound, captions and full-screen controls.
 
 import { showBanner } from "./banner.js";
 import { clockTime } from "./format.js";
 import { startChannel } from "./channel.js";
 import { ServerClock } from "./clock.js";
-import { fullscreenControl, shortcuts, soundControls } from "./controls.js";
+import { captionTracks } from "./captions.js";
+import {
+  captionsControl,
+  captionsStartOn,
+  fullscreenControl,
+  shortcuts,
+  soundControls,
+} from "./controls.js";
 import { SyncPlayer } from "./sync.js";
 
 const $ = (id) => document.getElementById(id);
@@ -21,6 +28,7 @@ const player = new SyncPlayer(videos, clock, {
     $("title").textContent = item.title;
     document.title = `${item.title} · Simulcast`;
     $("total").textContent = clockTime(item.duration);
+    $("cc").hidden = !item.captions;
     say(""); // a message about the last video does not belong under this one
     renderVotes();
   },
@@ -34,7 +42,8 @@ sound = soundControls(player, {
   sound: $("sound"),
 });
 const fullscreen = fullscreenControl($("player"), $("fullscreen"));
-shortcuts({ m: sound.toggleMute, f: fullscreen.toggle });
+const cc = captionsControl(captionTracks(player, captionsStartOn()), $("cc"));
+shortcuts({ m: sound.toggleMute, f: fullscreen.toggle, c: cc.toggle });
 
 function current() {
   return player.active.item;

@@ -92,7 +92,8 @@ function setUploadProgress(loaded, total, startedAt) {
 const likelyConverted = (chosen) => !/\.webm$/i.test(chosen.name);
 
 function refuse(status, answer) {
-  const fileProblem = [400, 413, 415].includes(status);
+  // A captions file the server could not use: the video was fine, another captions file may be.
+  const fileProblem = [400, 413, 415].includes(status) && answer.field !== "captions";
   const why = answer.error || `The upload failed (${status}).`;
   showResult(false, fileProblem ? `${why} ${acceptedText()}` : why);
   // The same file would be refused again: Upload waits for another one (503: try again later).
@@ -108,6 +109,8 @@ $("form").addEventListener("submit", (event) => {
   if (!file || $("send").disabled) return;
   const body = new FormData();
   body.append("title", $("title").value.trim());
+  const captions = $("captions").files[0];
+  if (captions) body.append("captions", captions, captions.name);
   body.append("video", file, file.name);
   const request = new XMLHttpRequest();
   const startedAt = performance.now();

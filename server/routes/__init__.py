@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Quart
 
-from . import api, media, ops, pages, playlist, screens, session, stream, uploads
+from . import api, captions, media, ops, pages, playlist, screens, session, stream, uploads
 
 
 def register(app: Quart) -> None:
@@ -49,6 +49,9 @@ def register(app: Quart) -> None:
         ("/media/v/<video_id>", "GET", media.video),
         ("/media/v/<video_id>/webm", "GET", media.rendition),
         ("/media/v/<video_id>/poster.jpg", "GET", media.poster),
+        ("/media/v/<video_id>/captions.vtt", "GET", media.captions),
+        ("/videos/<video_id>/captions", "POST", captions.put),
+        ("/videos/<video_id>/captions", "DELETE", captions.delete),
     ]
     for rule, method, view in routes:
         endpoint = view.__module__.rsplit(".", 1)[-1] + "." + view.__name__

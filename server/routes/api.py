@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..access import ADMIN
 from ..app import services
+from ..captions import captions_url
 from ..catalog import DELETED, Video
 from ..posters import poster_url
 from ..storage import StorageError
@@ -55,6 +56,7 @@ def describe(video: Video, index: int | None, counts: Counts) -> dict[str, Any]:
         "url": listed[0]["url"],
         "sources": listed,
         "poster": poster_url(video),
+        "captions": captions_url(video),
         # While converting: progress from 0 to 1; a failed conversion says why in `error`.
         "progress": video.meta.get("progress"),
         "error": video.meta.get("error"),

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from quart import Response, redirect
 
 from ..app import services
+from ..captions import captions_of
 from ..formats import safe_type
 from ..media import CACHE_CONTROL, send_media
 from ..posters import poster_path
@@ -60,6 +61,17 @@ async def poster(video_id: str) -> Response:
     if state.ch.find(video_id) is None or not path.is_file():
         return error(404, "No poster for this video.", id=video_id)
     return sandboxed(await send_media(path, "image/jpeg"))
+
+
+async def captions(video_id: str) -> Response:
+    found = services().ch.find(video_id)
+    text = captions_of(found) if found else None
+    if text is None:
+        return error(404, "No captions for this video.", id=video_id)
+    response = Response(text, content_type="text/vtt; charset=utf-8")
+    # Captions can be replaced under the same URL: always revalidate.
+    response.headers["Cache-Control"] = "no-cache"
+    return sandboxed(response)
 
 
 def sandboxed(response: Response) -> Response:

@@ -11,6 +11,7 @@ from typing import Any
 from quart import Response, jsonify, request
 
 from ..app import services
+from ..captions import CaptionsError, extract_quietly, to_webvtt
 from ..catalog import READY, Video
 from ..formats import BY_CONTAINER, stored_as
 from ..library import title_from_name
@@ -51,6 +52,15 @@ async def upload() -> Response:
     except ProbeError as failure:
         cleanup(received)
         return error(415, str(failure), filename=received.filename)
+    try:
+        # Captions sent with the video, else the subtitles the file carries (MKV, MP4).
+        if received.captions is not None:
+            captions: str | None = to_webvtt(received.captions)
+        else:
+            captions = await asyncio.to_thread(extract_quietly, received.path)
+    except CaptionsError as failure:
+        cleanup(received)
+        return error(400, str(failure), field="captions", filename=received.filename)
     video_id = uuid.uuid4().hex[:16]
     # Not playable on every screen as it is (the kiosk plays no H.264): queue a WebM rendition.
     convert = not is_universally_playable(info)
@@ -63,6 +73,8 @@ async def upload() -> Response:
     meta: dict[str, Any] = {"poster": True} if poster else {}
     if convert:
         meta |= await conversions.accept(received.path, video_id)
+    if captions:
+        meta["captions"] = captions
     # The stored name is ours, never the client's: no path tricks, no clashes.
     # Suffix and type from the probed container, never from the client: a type it chose
     # (text/html) would be served back from our origin.
