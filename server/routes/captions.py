@@ -9,7 +9,7 @@ from ..app import services
 from ..captions import CaptionsError, captions_url, to_webvtt, with_captions
 from ..receive import CAPTIONS_FIELD
 from ._access import caller, requires
-from .api import error
+from ._errors import error
 
 
 @requires(ADMIN)
