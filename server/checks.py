@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Settings
+from .config import HOME, Settings
 from .formats import VIDEO_SUFFIXES
 from .store.migrations import SCHEMA_VERSION, version_of
 
@@ -28,6 +28,7 @@ class Result:
 
 def run_checks(settings: Settings) -> list[Result]:
     checks: list[Callable[[Settings], Result]] = [
+        configured,
         lambda s: writable("data dir", s.data_dir),
         lambda s: writable("uploads", s.upload_dir),
         disk,
@@ -43,6 +44,18 @@ def run_checks(settings: Settings) -> list[Result]:
         except Exception as error:  # a check that breaks is a problem to report, not a crash
             results.append(Result(getattr(check, "__name__", "check"), False, repr(error)))
     return results
+
+
+def configured(settings: Settings) -> Result:
+    """Where the settings came from, and the defaults a public server should not keep."""
+    env = HOME / ".env"
+    source = f"the environment and {env}" if env.is_file() else "the environment (no .env)"
+    notes = []
+    if not settings.admin_token:
+        notes.append("ADMIN_TOKEN is empty: admin calls and the console are off")
+    if settings.upload_access == "open":
+        notes.append("UPLOAD_ACCESS=open: anyone who reaches the server may upload")
+    return Result("settings", True, "; ".join([f"read from {source}", *notes]))
 
 
 def writable(name: str, folder: Path) -> Result:
