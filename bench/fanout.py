@@ -142,6 +142,16 @@ class Server:
     def rss_kib(self) -> int:
         return sum(rss_kib(pid) for pid in self.pids())
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the processes that hold the viewers (and of the app that
+        publishes to nginx)."""
+        pids = self.pids() + ([self.process.pid] if self.nginx and self.process else [])
+        ticks = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process is not None:
             stop_process(self.process, 20)
@@ -346,7 +356,9 @@ async def run(setup: str, args: argparse.Namespace) -> dict[str, Any]:
             transports, seconds = await connect_viewers(hub, n, concurrency)
             await asyncio.sleep(3.0)  # let the viewer count settle (it publishes an event)
             rss_after = server.rss_kib()
+            cpu_before = server.cpu_seconds()
             measured = await measure_events(server, hub, n, args.events)
+            cpu_spent = server.cpu_seconds() - cpu_before
             # A fresh connection per request lands on any worker: sample until all answered.
             workers: dict[str, dict[str, Any]] = {}
             for _ in range(40 if server.process is not None else 0):
@@ -381,6 +393,8 @@ async def run(setup: str, args: argparse.Namespace) -> dict[str, Any]:
         "events": measured,
         "events_complete": len(complete),
         "by_kind": by_kind,
+        # Server CPU while the events were measured (idle work included), per viewer and event.
+        "cpu_us_per_viewer_event": round(cpu_spent * 1e6 / (n * len(measured)), 2),
         "viewers_lost": hub.lost,
         "dropped_by_server": sum(h["dropped"] for h in workers.values()),
         "viewers_per_worker": sorted(h["connections"] for h in workers.values()),
@@ -428,6 +442,7 @@ def report(result: dict[str, Any]) -> None:
             f"ms, p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms"
         )
     print(
+        f"server CPU per viewer per event: {result['cpu_us_per_viewer_event']} µs; "
         f"viewers lost {result['viewers_lost']}, dropped by server "
         f"{result['dropped_by_server']}, viewers per worker {result['viewers_per_worker']}, "
         f"server errors logged {result['server_errors_logged']}"

@@ -108,7 +108,7 @@ def test_reconnect_with_last_event_id_gets_what_was_missed(
     deadline = time.monotonic() + 5
     while current(app.url)["likes"] == now_playing["likes"] and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.3)  # the coalesced vote event is published
+    time.sleep(0.3)  # the vote event is published
     assert seen.id is not None
     with stream(nginx.url, headers={**SSE, "Last-Event-ID": seen.id}) as events:
         # What was missed, oldest first (a viewer count may come in between).
