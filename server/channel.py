@@ -60,6 +60,13 @@ def tune_gc_for_many_streams() -> None:
     gc.set_threshold(max(young, GC_YOUNG), max(middle, 20), old)
 
 
+def worth_announcing(shown: int, counted: int) -> bool:
+    """Whether a new viewer count is worth an event to everybody: any change while fewer than
+    100 watch, then a change of more than 1 %. With 100,000 viewers the count moves at every
+    poll, and an exact count every 2 s would be most of the events all of them receive."""
+    return abs(counted - shown) > shown // 100
+
+
 class Channel:
     def __init__(
         self, store: Store, broker: Fanout | None = None, now: Callable[[], float] = time.time
@@ -403,7 +410,7 @@ class Channel:
             except Exception as error:
                 log.warning("reporting viewers failed (%s)", error)
             else:
-                if total != self.viewers:
+                if worth_announcing(self.viewers, total):
                     self.viewers = total
                     self.publish("viewers")
             await asyncio.sleep(PRESENCE_INTERVAL)

@@ -1,4 +1,4 @@
-"""SSE encoding and the in-process fan-out, without HTTP (each viewer is an ASGI send)."""
+"""SSE encoding, the in-process fan-out (each viewer an ASGI send) and what is worth an event."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+from server.channel import worth_announcing
 from server.events import KEEPALIVE, encode
 from server.fanout.local import QUEUE_LIMIT, LocalFanout
 
@@ -70,3 +71,10 @@ async def test_a_waiting_send_keeps_order_and_a_viewer_too_far_behind_is_dropped
     assert len(fast.bodies) == 3 + QUEUE_LIMIT + 2
     serving[0].cancel()
     await asyncio.gather(*serving, return_exceptions=True)
+
+
+def test_viewer_counts_are_announced_exactly_when_small_and_by_the_percent_when_large() -> None:
+    assert worth_announcing(0, 1) and worth_announcing(2, 1) and worth_announcing(99, 98)
+    assert not worth_announcing(5, 5)
+    assert not worth_announcing(100_000, 100_900) and not worth_announcing(100_000, 99_000)
+    assert worth_announcing(100_000, 101_001) and worth_announcing(100_000, 98_999)
