@@ -1,12 +1,22 @@
 """The in-process fan-out: one encoded event written to every viewer's connection in one pass.
 
-Each viewer's stream is its ASGI `send` callable, held here rather than behind a task of its own.
-Publishing calls every viewer's `send` from the publishing task and steps the returned coroutine
-once: with room in the socket buffer Hypercorn frames the chunk, writes it and finishes without
-ever suspending, so an event costs one function call chain per viewer and no task wake-up. Only a
-send that has to wait (a full socket buffer, a closing connection) is finished in a task of its
-own; events for that viewer queue behind it, and a viewer that falls too far behind is dropped
-(it reconnects and gets the full state, which costs less than buffering for it without bound).
+Profiled with py-spy at 10,000 viewers (docs/scaling.md): a body generator per viewer meant a
+task wake-up per viewer per event, then Quart's and Hypercorn's send path (ASGI message, h11
+framing, a send lock, a drain) for each. Here publishing does the work for everybody in one
+loop, with the HTTP/1.1 chunk framed once per event:
+
+- Under Hypercorn's HTTP/1.1 protocol (what `main.py` and `hypercorn` run) the viewer's socket
+  transport is found under its ASGI `send` once, when it subscribes, and each event is one
+  `transport.write` of the ready-made chunk: no coroutine, no task, no per-viewer framing. h11
+  stays in its body-sending state meanwhile; the stream's end still goes through `send`.
+- Under anything else (HTTP/2, another server) each viewer's ASGI `send` is called from the
+  publishing loop and its coroutine stepped once: with room in the socket buffer it finishes
+  without ever suspending. Only a send that has to wait is finished in a task of its own, with
+  later events queued behind it.
+
+A viewer that falls too far behind (32 events queued, or as many bytes unsent in its socket's
+buffer) is dropped: it reconnects and gets the full state, which costs less than buffering for
+it without bound.
 """
 
 from __future__ import annotations
@@ -16,15 +26,41 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
+import h11
+from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.typing import ASGISendCallable, ASGISendEvent
 
 from ..events import KEEPALIVE, frame
 
 QUEUE_LIMIT = 32  # events a viewer may have waiting before it is dropped
+BUFFER_LIMIT = QUEUE_LIMIT * 2048  # the same, in unsent bytes, for a direct transport
 
 
 def _body(message: bytes) -> ASGISendEvent:
     return {"type": "http.response.body", "body": message, "more_body": True}
+
+
+def _chunk(message: bytes) -> bytes:
+    """The message as one HTTP/1.1 chunk, framed as h11 frames it."""
+    return b"%x\r\n%b\r\n" % (len(message), message)
+
+
+def hypercorn_transport(send: ASGISendCallable) -> asyncio.WriteTransport | None:
+    """The socket under a Hypercorn HTTP/1.1 stream's ASGI `send` (HTTPStream.app_send, whose
+    `send` is H11Protocol.stream_send, whose `send` is TCPServer.protocol_send), or None for
+    anything else, which then goes through `send` itself."""
+    try:
+        stream = send.__self__  # type: ignore[attr-defined]
+        protocol = stream.send.__self__
+        server = protocol.send.__self__
+        transport = server.writer.transport
+    except AttributeError:
+        return None
+    if not isinstance(protocol, H11Protocol) or protocol.connection.our_state is not h11.SEND_BODY:
+        return None
+    if not isinstance(transport, asyncio.WriteTransport):
+        return None
+    return transport
 
 
 class _Resume:
@@ -51,16 +87,26 @@ class _Resume:
 
 
 class Viewer:
-    __slots__ = ("send", "hub", "backlog", "writer", "ended")
+    __slots__ = ("send", "transport", "hub", "backlog", "writer", "ended")
 
     def __init__(self, send: ASGISendCallable, hub: LocalFanout) -> None:
         self.send = send
+        self.transport = hypercorn_transport(send)
         self.hub = hub
         self.backlog: deque[ASGISendEvent] = deque()
         self.writer: asyncio.Task[None] | None = None  # set while a send waits for the socket
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    def deliver(self, event: ASGISendEvent) -> None:
+    def deliver(self, event: ASGISendEvent, chunk: bytes) -> None:
+        transport = self.transport
+        if transport is not None:
+            if transport.is_closing():
+                self.hub.remove(self)
+            elif transport.get_write_buffer_size() > BUFFER_LIMIT:
+                self.hub.drop(self)
+            else:
+                transport.write(chunk)
+            return
         if self.writer is not None:
             if len(self.backlog) >= QUEUE_LIMIT:
                 self.hub.drop(self)
@@ -109,9 +155,10 @@ class LocalFanout:
         self.broadcast(KEEPALIVE)
 
     def broadcast(self, message: bytes) -> None:
-        event = _body(message)  # one event object for everybody; nobody changes it
+        # Encoded and framed once for everybody; nobody changes either.
+        event, chunk = _body(message), _chunk(message)
         for viewer in tuple(self._viewers):
-            viewer.deliver(event)
+            viewer.deliver(event, chunk)
 
     async def serve(self, send: ASGISendCallable, first: Callable[[], bytes]) -> None:
         """Stream to one viewer (its response headers already sent) until it leaves or is
@@ -120,7 +167,8 @@ class LocalFanout:
         viewer = Viewer(send, self)
         self._viewers.add(viewer)
         try:
-            viewer.deliver(_body(first()))
+            message = first()
+            viewer.deliver(_body(message), _chunk(message))
             await viewer.ended
             if viewer.writer is not None:  # end the body after what is being sent
                 await asyncio.wait([viewer.writer])
