@@ -362,7 +362,7 @@ async def run(setup: str, args: argparse.Namespace) -> dict[str, Any]:
             # A fresh connection per request lands on any worker: sample until all answered.
             workers: dict[str, dict[str, Any]] = {}
             for _ in range(40 if server.process is not None else 0):
-                health = httpx.get(server.url + "/healthz").json()
+                health = httpx.get(server.url + "/healthz", timeout=120).json()
                 workers[health["worker"]] = health
             errors = server_errors(Path(tmp), setup)
             for transport in transports:
