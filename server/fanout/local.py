@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator
-from typing import Any
+from typing import Any, cast
 
 import h11
 from hypercorn.protocol.h11 import H11Protocol
@@ -113,7 +113,8 @@ class Viewer:
             else:
                 self.backlog.append(event)
             return
-        coro = self.send(event)
+        # Hypercorn's (and every ASGI server's) send is an async function: a coroutine to step.
+        coro = cast(Coroutine[Any, Any, None], self.send(event))
         try:
             waiting = coro.send(None)
         except StopIteration:
