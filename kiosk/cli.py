@@ -33,13 +33,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--windowed", action=argparse.BooleanOptionalAction, default=None,
         help=describe("windowed"),
     )
+    parser.add_argument("--cache-dir", metavar="FOLDER", help=describe("cache_dir"))
+    parser.add_argument("--cache-size", metavar="SIZE", help=describe("cache_size"))
+    parser.add_argument("--cache-bandwidth", metavar="MBITS", help=describe("cache_bandwidth"))
+    parser.add_argument(
+        "--offline-dot", action=argparse.BooleanOptionalAction, default=None,
+        help=describe("offline_dot"),
+    )
     parser.add_argument(
         "--config", metavar="FILE", help=f"read settings from this TOML file (env {CONFIG_ENV})"
     )
     parser.add_argument(
         "--check", action="store_true",
-        help="load the page, wait until the video plays in sync, print one JSON line, "
-        "exit 0 if in sync else 1",
+        help="load the page, wait until the video plays in sync, print one JSON line (with the "
+        "cache's size, videos cached and time offline), exit 0 if in sync else 1",
     )
     parser.add_argument(
         "--check-timeout", metavar="SECONDS", type=float, default=20.0,
@@ -59,6 +66,10 @@ def config_from_args(args: argparse.Namespace) -> KioskConfig:
         "screen": args.screen,
         "name": args.name,
         "windowed": None if args.windowed is None else str(args.windowed).lower(),
+        "cache_dir": args.cache_dir,
+        "cache_size": args.cache_size,
+        "cache_bandwidth": args.cache_bandwidth,
+        "offline_dot": None if args.offline_dot is None else str(args.offline_dot).lower(),
     }
     return load_config(flags, args.config)
 

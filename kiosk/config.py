@@ -39,6 +39,38 @@ def _parse_screen(text: str) -> int:
     return number
 
 
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def _parse_size(text: str) -> int:
+    """Bytes, or with K/M/G/T (binary, as the server's MAX_UPLOAD_SIZE): '10G', '500MB'."""
+    cleaned = text.strip().upper().replace(" ", "").removesuffix("B")
+    unit = cleaned[-1:] if cleaned[-1:] in _SIZE_UNITS else ""
+    try:
+        size = float(cleaned[: len(cleaned) - len(unit)])
+    except ValueError:
+        raise ValueError(f"{text!r} is not a size (e.g. 10G, 500M or a number of bytes)") from None
+    if size <= 0:
+        raise ValueError(f"{text!r}: the cache size must be more than 0")
+    return int(size * _SIZE_UNITS[unit])
+
+
+def _parse_bandwidth(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of Mbit/s (0 for no cap)") from None
+    if rate < 0:
+        raise ValueError(f"{text!r}: the bandwidth cap cannot be negative (0 for no cap)")
+    return rate
+
+
+def _parse_dir(text: str) -> Path:
+    if not text.strip():
+        raise ValueError("the cache folder is empty")
+    return Path(text).expanduser()
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -65,6 +97,23 @@ SETTINGS: tuple[Setting, ...] = (
         "windowed", "SIMULCAST_WINDOWED", False, _parse_bool,
         "show a normal window with a cursor instead of fullscreen (for trying it on a desktop)",
     ),
+    Setting(
+        "cache_dir", "SIMULCAST_CACHE_DIR", None, _parse_dir,
+        "folder for cached videos and the last known schedule (default: the user's cache "
+        "folder, ~/.cache/simulcast-kiosk)",
+    ),
+    Setting(
+        "cache_size", "SIMULCAST_CACHE_SIZE", 10 * 1024**3, _parse_size,
+        "largest size of the video cache (bytes, or with K/M/G); least recently played go first",
+    ),
+    Setting(
+        "cache_bandwidth", "SIMULCAST_CACHE_BANDWIDTH", 20.0, _parse_bandwidth,
+        "cap on background downloads into the cache, in Mbit/s (0: no cap)",
+    ),
+    Setting(
+        "offline_dot", "SIMULCAST_OFFLINE_DOT", True, _parse_bool,
+        "show a small dot in a corner while the server is away and the kiosk plays from cache",
+    ),
 )
 
 
@@ -74,6 +123,10 @@ class KioskConfig:
     screen: int
     name: str
     windowed: bool
+    cache_dir: Path | None
+    cache_size: int
+    cache_bandwidth: float
+    offline_dot: bool
     sources: Mapping[str, str]  # setting name -> where its value came from, for the log
 
 
@@ -97,6 +150,15 @@ def user_config_dir(env: Mapping[str, str]) -> Path:
         return Path.home() / "Library" / "Application Support"
     xdg = env.get("XDG_CONFIG_HOME")
     return Path(xdg) if xdg else Path.home() / ".config"
+
+
+def default_cache_dir(env: Mapping[str, str] = os.environ) -> Path:
+    if sys.platform == "win32" and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / "simulcast-kiosk"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "simulcast-kiosk"
+    xdg = env.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "simulcast-kiosk"
 
 
 def find_config_file(
@@ -132,7 +194,7 @@ def read_config_file(path: Path) -> dict[str, str]:
     for key, value in data.items():
         if isinstance(value, bool):
             values[key] = "true" if value else "false"
-        elif isinstance(value, str | int):
+        elif isinstance(value, str | int | float):
             values[key] = str(value)
         else:
             raise ConfigError(f"{path}: {key} must be a string, number or true/false")

@@ -39,7 +39,11 @@ def screen_id(folder: Path) -> str:
     return made
 
 
-def screen_identity(config: KioskConfig, env: Mapping[str, str] = os.environ) -> str:
-    """The page URL that makes the kiosk's page report as this screen."""
+def screen_identity(
+    config: KioskConfig, env: Mapping[str, str] = os.environ, base: str | None = None
+) -> str:
+    """The page URL that makes the kiosk's page report as this screen; `base` is where the page
+    comes from (the kiosk's local server), the server itself by default."""
     folder = user_config_dir(env) / "simulcast"
-    return ambient_url(config.server, screen_id(folder), config.name or socket.gethostname())
+    name = config.name or socket.gethostname()
+    return ambient_url(base or config.server, screen_id(folder), name)

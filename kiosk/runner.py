@@ -43,28 +43,37 @@ def run(
     page: str | None = None,
     clock: Callable[[], float] = time.monotonic,
     poll: float = POLL_INTERVAL,
+    shown_as: str | None = None,
 ) -> None:
-    """`page`: the channel page to show (default the server's /ambient)."""
+    """Drive the window for the channel at `server` (whose /healthz says whether it can be
+    shown); `page` is the channel page to show (default the server's /ambient), `shown_as` the
+    address people know the server by, for the waiting screen and the log."""
     page = page or ambient_url(server)
+    name = shown_as or server
     while not stop.is_set():
         now = clock()
         reachable: bool | None = None
         if supervisor.probe_due(now):
             reachable = probe(health_url(server))
-            _act(browser, server, page, supervisor.on_probe(now, reachable), None)
+            _act(browser, server, name, page, supervisor.on_probe(now, reachable), None)
             if not supervisor.on_channel:
                 browser.update_waiting(supervisor.failures, supervisor.next_probe_at - now)
         status = None
         if supervisor.on_channel:
             status = PageStatus.from_page(browser.page_status())
-            _act(browser, server, page, supervisor.on_status(clock(), status), status)
+            _act(browser, server, name, page, supervisor.on_status(clock(), status), status)
         if observer is not None and observer(reachable, status):
             return
         stop.wait(poll)
 
 
 def _act(
-    browser: Browser, server: str, page: str, action: Action | None, status: PageStatus | None
+    browser: Browser,
+    server: str,
+    name: str,
+    page: str,
+    action: Action | None,
+    status: PageStatus | None,
 ) -> None:
     if action is None:
         return
@@ -72,10 +81,10 @@ def _act(
         log.info("playing video %s (offset %+.0f ms)", status.video_id, status.offset_ms)
         return
     if action is Action.SHOW_WAITING:
-        log.warning("server %s not reachable: showing the waiting screen", server)
-        browser.show_waiting(server)
+        log.warning("server %s not reachable: showing the waiting screen", name)
+        browser.show_waiting(name)
     elif action is Action.LOAD_CHANNEL:
-        log.info("server reachable: loading %s", page)
+        log.info("channel ready (%s): loading %s", name, page)
         browser.load(page)
     elif action is Action.RELOAD:
         log.warning("playback frozen or page not ready: reloading %s", page)

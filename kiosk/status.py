@@ -44,3 +44,24 @@ class PageStatus:
             )
         except (TypeError, ValueError):
             return None
+
+
+# A small dot in the bottom-right corner while the kiosk plays without its server; added to
+# whatever page is loaded and removed again, so a reload never leaves a stale one.
+_OFFLINE_DOT = """(function (offline) {
+  var dot = document.getElementById("simulcast-offline");
+  if (!offline) { if (dot) dot.remove(); return; }
+  if (dot || !document.body) return;
+  dot = document.createElement("div");
+  dot.id = "simulcast-offline";
+  dot.setAttribute("role", "img");
+  dot.setAttribute("aria-label", "Offline: playing from the kiosk's cache");
+  dot.title = "Offline: playing from the kiosk's cache";
+  dot.style.cssText = "position:fixed;right:14px;bottom:14px;width:10px;height:10px;" +
+    "border-radius:50%;background:#d98e04;opacity:.7;z-index:2147483647;pointer-events:none";
+  document.body.appendChild(dot);
+})(OFFLINE)"""
+
+
+def offline_dot_script(offline: bool) -> str:
+    return _OFFLINE_DOT.replace("(OFFLINE)", "(true)" if offline else "(false)")

@@ -14,7 +14,7 @@ from qtpy.QtCore import QUrl
 
 from kiosk import native
 from kiosk.config import KioskConfig
-from kiosk.status import STATUS_SCRIPT
+from kiosk.status import STATUS_SCRIPT, offline_dot_script
 from kiosk.waiting import waiting_page, waiting_update_script
 
 log = logging.getLogger("kiosk")
@@ -78,6 +78,10 @@ class KioskWindow:
 
     def update_waiting(self, attempt: int, retry_in: float) -> None:
         script = waiting_update_script(attempt, retry_in)
+        self._call(lambda: self._view().page().runJavaScript(script, 0))
+
+    def show_offline(self, offline: bool) -> None:
+        script = offline_dot_script(offline)
         self._call(lambda: self._view().page().runJavaScript(script, 0))
 
     def page_status(self) -> Any:

@@ -8,9 +8,10 @@ the position never drifts the way an accumulated counter does.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from shared.schedule import locate
 
 from .catalog import Video
 
@@ -83,25 +84,11 @@ def now_playing(
     if (overriding := _overriding(playlist, anchor, now, override)) is not None:
         return overriding
     anchor = rotation(anchor, override)
-    if not playlist:
+    found = locate(playlist, anchor.video_id, anchor.started_at, now)
+    if found is None:
         return None
-    ids = [v.id for v in playlist]
-    first = ids.index(anchor.video_id) if anchor.video_id in ids else 0
-    count = len(playlist)
-    cycle = math.fsum(v.duration for v in playlist)
-    start = anchor.started_at
-    elapsed = now - start
-    if elapsed > cycle:
-        # Skip whole loops at once: a channel idle for a week costs no more than one loop.
-        loops = math.floor(elapsed / cycle)
-        start += loops * cycle
-        elapsed -= loops * cycle
-    index = first
-    while elapsed >= playlist[index].duration:
-        elapsed -= playlist[index].duration
-        start += playlist[index].duration
-        index = (index + 1) % count
-    return NowPlaying(index, playlist[index], start, playlist[(index + 1) % count])
+    index, started_at = found
+    return NowPlaying(index, playlist[index], started_at, playlist[(index + 1) % len(playlist)])
 
 
 def reanchor(

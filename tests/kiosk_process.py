@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -16,8 +17,11 @@ EXE = BUILD_DIR / "dist" / "simulcast-kiosk" / "simulcast-kiosk"
 
 
 def kiosk_env(**extra: str) -> dict[str, str]:
-    # No X server in CI: the offscreen platform renders and plays without one.
-    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONUNBUFFERED": "1", **extra}
+    """No X server in CI: the offscreen platform renders and plays without one. Each kiosk gets
+    its own cache folder (a fresh one unless SIMULCAST_CACHE_DIR is given), never the user's."""
+    cache = extra.get("SIMULCAST_CACHE_DIR") or tempfile.mkdtemp(prefix="simulcast-kiosk-")
+    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONUNBUFFERED": "1",
+            "SIMULCAST_CACHE_DIR": cache, **extra}
 
 
 def source_command() -> list[str]:
@@ -77,6 +81,12 @@ class KioskProcess:
                 break
             time.sleep(0.05)
         raise AssertionError(f"no {text!r} from the kiosk within {timeout} s:\n{self.log()}")
+
+    def local_url(self, timeout: float = 30) -> str:
+        """The kiosk's own server, which its page is loaded from (and /kiosk/status)."""
+        self.wait_for_line("local server on ", timeout)
+        line = next(line for _, line in self.lines if "local server on " in line)
+        return line.split("local server on ", 1)[1].split()[0]
 
     def log(self) -> str:
         return "\n".join(line for _, line in self.lines)

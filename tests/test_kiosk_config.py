@@ -43,6 +43,8 @@ def test_flag_beats_env_beats_file_beats_default(tmp_path: Path) -> None:
     assert config.sources == {
         "server": "--server", "screen": "SIMULCAST_SCREEN", "windowed": f"{file}: windowed",
         "name": "default",
+        "cache_dir": "default", "cache_size": "default", "cache_bandwidth": "default",
+        "offline_dot": "default",
     }
 
 
@@ -135,7 +137,8 @@ def test_every_setting_is_documented() -> None:
     docs = (ROOT / "docs" / "kiosk.md").read_text(encoding="utf-8")
     for setting in SETTINGS:
         assert setting.env in docs, f"{setting.env} missing from docs/kiosk.md"
-        assert f"--{setting.name}" in docs, f"--{setting.name} missing from docs/kiosk.md"
+        flag = "--" + setting.name.replace("_", "-")
+        assert flag in docs, f"{flag} missing from docs/kiosk.md"
         assert f"{setting.name} =" in docs, f"{setting.name} missing from the docs' kiosk.toml"
 
 

@@ -54,9 +54,11 @@ document.addEventListener("mousemove", () => {
 });
 document.body.classList.add("idle");
 
-const uploadUrl = `${location.host}/upload`;
+// The kiosk loads this page from a small server of its own and names the real one here.
+const server = document.querySelector('meta[name="simulcast-server"]')?.content || location.origin;
+const uploadUrl = `${server.replace(/^https?:\/\//, "")}/upload`;
 for (const element of document.querySelectorAll(".upload-url")) element.textContent = uploadUrl;
-document.querySelector("#empty .qr").alt = `QR code of ${location.origin}/upload`;
+document.querySelector("#empty .qr").alt = `QR code of ${server}/upload`;
 
 // Which card, if any: the schedule in hand keeps playing through an outage; only when it has
 // run out (or never came) does the screen say it is reconnecting, after a short grace so a
