@@ -16,6 +16,7 @@ from kiosk.plan import Plan, ends_at, same_item, state_at
 from kiosk.status import PageStatus
 
 KEEPALIVE_S = 10.0
+CARRIED = ("banner",)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class LocalChannel:
         self._resynced = False  # a state came since the last (re)connection
         self._held: Plan | None = None  # the plan played offline, kept until its video ends
         self._held_until = 0.0
+        self._extras: dict[str, Any] = {}
         self.page: PageStatus | None = None
         self.page_at = 0.0
 
@@ -93,6 +95,8 @@ class LocalChannel:
             self._resynced = True
             self.plan = plan
             self.upstream = state
+            # What the server says beside the schedule (a banner) stays up while it is away.
+            self._extras = {k: state[k] for k in CARRIED if k in state}
             self.last_contact = self._clock()
             self._bump()
 
@@ -114,7 +118,7 @@ class LocalChannel:
                 self._held = None
             if self.online and self.upstream is not None:
                 return ("server", self._seq), self.upstream, KEEPALIVE_S
-            state = state_at(self.plan, now)
+            state = {**state_at(self.plan, now), **self._extras}
             return ("plan", state["id"], state["start_time"]), state, ends_at(state) - now
 
     def wait(self, seen: int, timeout: float) -> int:

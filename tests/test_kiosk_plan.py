@@ -89,6 +89,19 @@ def test_server_gone_the_page_gets_the_schedule_switch_by_switch() -> None:
     assert channel.page_state()[1]["id"] == state_at(Plan(CLIPS, "a", 1000.0), clock.now)["id"]  # type: ignore[index]
 
 
+def test_a_banner_stays_up_while_the_server_is_away() -> None:
+    clock = Clock(1002.0)
+    channel = LocalChannel(SERVER, clock=clock)
+    channel.set_offset(0.0)
+    channel.connected()
+    plan = Plan(CLIPS, "a", 1000.0)
+    channel.on_server_state({**server_state(plan, clock.now), "banner": {"text": "Drill"}}, plan)
+    channel.disconnected()
+    clock.now = 1012.0
+    state = channel.page_state()[1]
+    assert state is not None and state["id"] == "b" and state["banner"] == {"text": "Drill"}
+
+
 def test_server_back_on_the_same_schedule_is_followed_at_once() -> None:
     clock = Clock(1002.0)
     channel = channel_after_playing(clock)
