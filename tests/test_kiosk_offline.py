@@ -178,7 +178,8 @@ def test_kiosk_plays_from_cache_through_an_outage_and_a_restart(tmp_path: Path) 
         print(f"switches while offline: {len(switches)}, frame due vs shown (ms): "
               f"{[round(x, 1) for x in late_ms]}, black frames: {record['black']} of "
               f"{record['frames']}, load average {os.getloadavg()[0]:.1f}")
-        assert {s["url"] for s in seen} == {local + "/ambient"}  # never another page
+        # Never another page (the kiosk's page names its screen in the query).
+        assert len({s["url"] for s in seen}) == 1 and seen[0]["url"].startswith(local + "/ambient")
         assert {s["title"] for s in seen} == {"Simulcast · Ambient"}
         # The picture moves on all along: a second later, further into the video or the next.
         # A starved machine may hold a frame for a moment; the kiosk's watchdog would reload a
