@@ -77,7 +77,7 @@ def test_a_reorder_on_one_worker_is_what_the_others_viewers_see(
         order = rotation(a)
         playing = order.index(before["id"])
         # Everything after the playing video reversed: the next one is a different video.
-        new = order[: playing + 1] + order[playing + 1 :][::-1] + []
+        new = order[: playing + 1] + order[playing + 1 :][::-1]
         if new == order:  # the last video plays: move the first one to the end instead
             new = order[1:] + order[:1]
         answer = call(a, "PUT", "/playlist", {"ids": new})
