@@ -22,6 +22,7 @@ from .flow import FlowRequest
 from .library import forget_storage, sync_storage, watch_bucket
 from .metrics import Tally
 from .monitoring import Monitoring
+from .receive import sweep_forever
 from .storage import Storage
 from .storage.local import LocalStorage
 from .storage.s3 import S3Storage
@@ -78,15 +79,20 @@ def create_app(settings: Settings | None = None) -> Quart:
     app = Quart(__name__, static_folder=None)
     app.request_class = FlowRequest
     app.asgi_http_class = SubscribingConnection
-    # Uploads enforce their own limit while streaming; long uploads and streams need no timeout.
-    app.config.update(MAX_CONTENT_LENGTH=None, BODY_TIMEOUT=None, RESPONSE_TIMEOUT=None)
+    # Small bodies everywhere (uploads stream past it, see FlowRequest, with a limit and an idle
+    # timeout of their own); long uploads and streams need no overall timeout.
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_body, BODY_TIMEOUT=None, RESPONSE_TIMEOUT=None
+    )
     state = Services(settings, Access(settings))
     app.extensions["simulcast"] = state
 
     from .routes import register
+    from .security import install
 
     register(app)
     app.after_request(state.tally.count_response)
+    install(app, settings)  # after the routes: it applies to every one of them
 
     @app.before_serving
     async def start() -> None:
@@ -104,6 +110,9 @@ def create_app(settings: Settings | None = None) -> Quart:
         state.storages["local"] = LocalStorage("local", settings.upload_dir, links=links)
         if settings.s3_bucket_name:
             state.storages["s3"] = S3Storage.from_settings(settings)
+        # Partial uploads of a previous run, now and whenever one is abandoned.
+        incoming = sweep_forever(settings.data_dir / "incoming", settings.upload_idle_timeout)
+        state.tasks.append(asyncio.create_task(incoming))
         store = await open_store(settings)
         fanout: Fanout = (
             NchanFanout(settings.nchan_publish_url) if settings.fanout == "nchan" else LocalFanout()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
+from limits import RateLimitItem, parse_many
 
 PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
@@ -63,6 +64,12 @@ def _log_format(value: str) -> str:
     if value not in ("text", "json"):
         raise ValueError(value)
     return value
+
+
+def _limits(value: str) -> list[RateLimitItem]:
+    """'20/10 seconds', '10/minute;100/hour' (the `limits` notation); empty or 0: no limit."""
+    value = value.strip()
+    return [] if value in ("", "0") else parse_many(value)
 
 
 def _path(value: str) -> Path:
@@ -135,6 +142,40 @@ SETTINGS: tuple[Setting, ...] = (
         "Bearer token for GET /metrics; empty leaves it open to 127.0.0.1 only.",
     ),
     Setting("PLAY_LOG_DAYS", "30", "Days the proof-of-play log keeps what played.", float),
+    Setting(
+        "ALLOWED_ORIGINS",
+        "",
+        "Other sites (comma-separated origins, e.g. https://console.example.org) whose pages may "
+        "make state-changing calls; pages of other sites get 403.",
+    ),
+    Setting(
+        "TRUSTED_PROXY_HOPS",
+        "0",
+        "Proxies in front (nginx: 1) whose X-Forwarded-For/-Proto/-Host are believed: rate "
+        "limits then count the real client address.",
+        int,
+    ),
+    Setting("VOTE_LIMIT_PER_VIEWER", "30/10 seconds", "Votes one viewer may cast.", _limits),
+    Setting(
+        "VOTE_LIMIT_PER_IP",
+        "120/10 seconds",
+        "Votes from one client address (many viewers may share one behind a NAT).",
+        _limits,
+    ),
+    Setting("UPLOAD_LIMIT_PER_VIEWER", "20/hour", "Uploads one viewer may make.", _limits),
+    Setting("UPLOAD_LIMIT_PER_IP", "60/hour", "Uploads from one client address.", _limits),
+    Setting(
+        "MAX_REQUEST_BODY",
+        "64K",
+        "Largest body of any request but an upload (bytes, or with K/M/G): 413 beyond.",
+        _size,
+    ),
+    Setting(
+        "UPLOAD_IDLE_TIMEOUT",
+        "30",
+        "Seconds an upload may send nothing before it is dropped and its partial file removed.",
+        float,
+    ),
     Setting("REDIS_URL", "", "redis:// URL: share state between workers and machines."),
     Setting(
         "FANOUT",

@@ -46,7 +46,16 @@ class FlowBody(Body):
 
 
 class FlowRequest(Request):
+    """Bodies are small (MAX_CONTENT_LENGTH, 413 beyond) except on the streamed paths, whose
+    handlers read the body in chunks and enforce their own limit while receiving."""
+
     body_class = FlowBody
+    streamed_paths = frozenset({"/uploads"})
+
+    def __init__(self, method: str, scheme: str, path: str, *args: Any, **kwargs: Any) -> None:
+        if path in self.streamed_paths:
+            kwargs["max_content_length"] = None
+        super().__init__(method, scheme, path, *args, **kwargs)
 
 
 class FlowConnection(ASGIHTTPConnection):

@@ -6,7 +6,11 @@ costs a few hundred KB of memory, and the size limit is enforced while receiving
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno
+import logging
+import time
 import uuid
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
@@ -17,6 +21,8 @@ from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 
 from .captions import MAX_CAPTIONS
+
+log = logging.getLogger(__name__)
 
 FILE_FIELD = "video"
 TITLE_FIELD = "title"
@@ -141,6 +147,7 @@ async def receive_upload(
     content_length: int | None,
     work_dir: Path,
     max_size: int,
+    idle_timeout: float = 30.0,
 ) -> Received:
     """Write the `video` field to a work file. On any error nothing is left on disk."""
     kind, options = parse_options_header(content_type)
@@ -166,17 +173,22 @@ async def receive_upload(
         },
     )
     try:
-        async for chunk in body:
-            parser.write(chunk)
-            if receiver.error is not None:
-                raise receiver.error
+        # An idle timeout, not a total one: a big upload on a slow line may take hours, but one
+        # that sends nothing (a stalled or vanished client) must not hold a file open for ever.
+        async with asyncio.timeout(idle_timeout) as deadline:
+            async for chunk in body:
+                deadline.reschedule(asyncio.get_running_loop().time() + idle_timeout)
+                parser.write(chunk)
+                if receiver.error is not None:
+                    raise receiver.error
         parser.finalize()
-    except UploadError:
+    except BaseException as error:
+        # Every way out, a client gone (the handler is cancelled) included, removes the file.
         receiver.cleanup()
-        raise
-    except Exception as error:
-        receiver.cleanup()
-        raise UploadError(400, f"The upload was malformed or interrupted ({error}).") from error
+        told = _upload_error(error, idle_timeout)
+        if told is error:
+            raise
+        raise told from error
     received = receiver.received
     if received is None:
         raise UploadError(400, f"No file found: send it in a form field named {FILE_FIELD!r}.")
@@ -190,6 +202,38 @@ async def receive_upload(
     if receiver.captions:
         received.captions = bytes(receiver.captions)
     return received
+
+
+def _upload_error(error: BaseException, idle_timeout: float) -> BaseException:
+    """What the uploader is told; a cancellation stays one."""
+    if isinstance(error, UploadError) or not isinstance(error, Exception):
+        return error
+    if isinstance(error, TimeoutError):
+        return UploadError(408, f"The upload stalled: nothing arrived for {idle_timeout:g} s.")
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return UploadError(507, "The server's disk is full; the upload was not kept.")
+    return UploadError(400, f"The upload was malformed or interrupted ({error}).")
+
+
+def sweep(work_dir: Path, idle_timeout: float) -> int:
+    """Remove work files no upload is writing to any more (a process killed mid-upload leaves
+    them): one idle for longer than the idle timeout belongs to no live upload, whichever
+    worker received it. Returns how many were removed."""
+    removed = 0
+    limit = time.time() - max(idle_timeout, 1.0) * 2
+    for path in work_dir.glob("*.part") if work_dir.is_dir() else ():
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < limit:
+                path.unlink()
+                removed += 1
+    return removed
+
+
+async def sweep_forever(work_dir: Path, idle_timeout: float) -> None:
+    while True:
+        if removed := await asyncio.to_thread(sweep, work_dir, idle_timeout):
+            log.info("removed %d abandoned partial uploads from %s", removed, work_dir)
+        await asyncio.sleep(max(idle_timeout, 1.0))
 
 
 def cleanup(received: Received) -> None:

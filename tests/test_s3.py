@@ -471,7 +471,7 @@ def test_chromium_seeks_late_in_a_bucket_video_after_s3_url_expiry(
     noisy = make_noise(tmp_path / "noisy.mp4", 16, 320, 180)
     server = start_server(seaweed.env(BUCKET, prefix, S3_URL_EXPIRY="1"))
     video = upload(server, noisy).json()["video"]
-    page = browser.new_page()
+    page = browser.new_page(bypass_csp=True)  # wait_for_function evaluates with eval
     seen: list[str] = []
     page.on("request", lambda request: seen.append(request.url))
     try:

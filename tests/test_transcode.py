@@ -356,7 +356,7 @@ def test_the_upload_page_follows_the_conversion(
     live: LiveServer, browser: Any, tmp_path: Path
 ) -> None:
     clip = make_mp4_h264(tmp_path / "from-the-page.mp4")
-    page = browser.new_page()
+    page = browser.new_page(bypass_csp=True)  # wait_for_function evaluates with eval
     try:
         page.goto(live.url + "/upload")
         page.evaluate(BAR_WATCH)

@@ -58,4 +58,5 @@ def register(app: Quart) -> None:
         app.add_url_rule(rule, endpoint, view, methods=[method])
     app.register_error_handler(404, api.not_found)
     app.register_error_handler(405, api.method_not_allowed)
+    app.register_error_handler(413, api.too_large)
     app.register_error_handler(Exception, api.unexpected)

@@ -11,10 +11,14 @@ COOKIE = "simulcast_viewer"
 _VALID = re.compile(r"^[0-9a-f]{32}$")
 
 
+def valid_viewer(value: str) -> bool:
+    return _VALID.match(value) is not None
+
+
 def viewer_id() -> tuple[str, bool]:
     """The caller's viewer id, and whether it is new (and so must be set as a cookie)."""
     current = request.cookies.get(COOKIE, "")
-    if _VALID.match(current):
+    if valid_viewer(current):
         return current, False
     return uuid.uuid4().hex, True
 

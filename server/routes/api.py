@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import replace
@@ -31,6 +32,11 @@ async def not_found(_: Exception) -> Response:
 
 async def method_not_allowed(_: Exception) -> Response:
     return error(405, "Method not allowed.")
+
+
+async def too_large(_: Exception) -> Response:
+    limit = services().settings.max_request_body
+    return error(413, f"This request's body is larger than {limit} bytes.")
 
 
 async def unexpected(failure: Exception) -> Response | HTTPException:
@@ -105,9 +111,18 @@ async def videos() -> Response:
 async def _vote(index: int, value: int) -> Response:
     channel = services().ch
     playlist = channel.playlist
-    payload = (await request.get_json(silent=True)) or {}
+    payload: Any = {}
+    if request.is_json and (raw := await request.get_data()).strip():
+        try:
+            payload = json.loads(raw)
+        except ValueError:  # bad JSON or bytes that are no text at all
+            payload = None
+        if not isinstance(payload, dict):
+            return error(400, 'Send a JSON object, e.g. {"id": "<video id>"}.')
     form = await request.form
-    video_id = str(payload.get("id") or form.get("id") or request.args.get("id") or "")
+    video_id = payload.get("id") or form.get("id") or request.args.get("id") or ""
+    if not isinstance(video_id, str):
+        return error(400, "The video id must be a string.")
     if video_id:
         # The id the client was shown wins over a position that may have shifted since.
         video = channel.find(video_id)

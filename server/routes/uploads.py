@@ -17,7 +17,7 @@ from ..formats import BY_CONTAINER, stored_as
 from ..library import title_from_name
 from ..posters import discard_poster, make_poster
 from ..probe import ProbeError, is_universally_playable, probe
-from ..receive import UploadError, cleanup, receive_upload
+from ..receive import Received, UploadError, cleanup, receive_upload
 from ..storage import StorageError
 from ..store import Counts
 from ..transcode import PROCESSING
@@ -44,13 +44,24 @@ async def upload() -> Response:
             request.content_length,
             settings.data_dir / "incoming",
             settings.max_upload_size,
+            settings.upload_idle_timeout,
         )
     except UploadError as failure:
         return error(failure.status, failure.message)
     try:
+        return await _accept(received)
+    finally:
+        # Stored means moved away; on any other way out (refused, failed, the client gone and
+        # this handler cancelled) the work file must not stay behind.
+        cleanup(received)
+
+
+async def _accept(received: Received) -> Response:
+    state = services()
+    settings = state.settings
+    try:
         info = await asyncio.to_thread(probe, received.path)
     except ProbeError as failure:
-        cleanup(received)
         return error(415, str(failure), filename=received.filename)
     try:
         # Captions sent with the video, else the subtitles the file carries (MKV, MP4).
@@ -66,7 +77,6 @@ async def upload() -> Response:
     convert = not is_universally_playable(info)
     conversions = state.conversions
     if convert and (busy := conversions.refusal()) is not None:
-        cleanup(received)
         return error(503, busy, filename=received.filename)
     # From the work file, which is still here whatever storage takes it next.
     poster = await make_poster(settings.data_dir, received.path, video_id)
@@ -93,7 +103,6 @@ async def upload() -> Response:
             continue
         break
     else:
-        cleanup(received)
         conversions.release(video_id)
         discard_poster(settings.data_dir, video_id)
         return error(507, " ".join(notes) or "No storage is available.")

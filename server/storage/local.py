@@ -44,8 +44,14 @@ class LocalStorage:
         target = self.local_path(key)
         if target is None:
             raise StorageError(f"invalid key {key!r}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(shutil.move, source, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(shutil.move, source, target)
+        except OSError as error:  # a full disk, most likely: said as such, not a crash
+            target.unlink(missing_ok=True)
+            raise StorageError(
+                f"{self.name} storage could not write the file: {error.strerror}"
+            ) from error
 
     async def delete(self, key: str) -> None:
         path = self.local_path(key)
@@ -60,7 +66,7 @@ class LocalStorage:
                 continue
             if path.suffix.lower() in VIDEO_SUFFIXES:
                 yield StoredFile(path.name, path.stat().st_size, type_of(path))
-            else:
+            elif self.writable:
                 # Never silently: an operator looking for a missing video finds it named here.
                 log.warning("%s/%s is not named as a video; it is not played", self.name, path.name)
 

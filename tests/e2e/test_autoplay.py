@@ -28,7 +28,7 @@ HTMLMediaElement.prototype.play = function () {
 def test_blocked_autoplay_plays_muted_with_a_tap_for_sound(
     server: LiveServer, browser: Any
 ) -> None:
-    context = browser.new_context()
+    context = browser.new_context(bypass_csp=True)  # wait_for_function evaluates with eval
     try:
         page = context.new_page()
         page.add_init_script(BLOCK_SOUND_AUTOPLAY)

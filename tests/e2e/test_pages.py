@@ -15,7 +15,7 @@ from .pagecheck import wait_until
 
 @pytest.fixture
 def page(browser: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
