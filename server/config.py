@@ -165,6 +165,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOAD_LIMIT_PER_VIEWER", "20/hour", "Uploads one viewer may make.", _limits),
     Setting("UPLOAD_LIMIT_PER_IP", "60/hour", "Uploads from one client address.", _limits),
     Setting(
+        "SIGN_IN_LIMIT_PER_IP",
+        "10/minute;50/hour",
+        "Console sign-in attempts from one client address (guessing the admin token).",
+        _limits,
+    ),
+    Setting(
         "MAX_REQUEST_BODY",
         "64K",
         "Largest body of any request but an upload (bytes, or with K/M/G): 413 beyond.",

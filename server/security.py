@@ -34,7 +34,13 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _OWN = frozenset({"same-origin", "none"})
 
 # Endpoint -> the family of limits that applies to it (a family is one setting pair).
-LIMITED = {"api.like": "vote", "api.dislike": "vote", "uploads.upload": "upload"}
+LIMITED = {
+    "api.like": "vote",
+    "api.dislike": "vote",
+    "uploads.upload": "upload",
+    "session.sign_in": "sign_in",
+}
+_NAMES = {"vote": "votes", "upload": "uploads", "sign_in": "sign-in attempts"}
 
 
 def content_security_policy(settings: Settings) -> str:
@@ -71,11 +77,12 @@ class Limits:
 
     def __init__(self, settings: Settings) -> None:
         self.rules: dict[str, list[tuple[str, RateLimitItem]]] = {}
-        for family in ("vote", "upload"):
+        for family in set(LIMITED.values()):
+            # A family has a per-viewer setting, a per-address one, or both.
             self.rules[family] = [
                 (scope, item)
                 for scope in ("viewer", "ip")
-                for item in settings.values[f"{family.upper()}_LIMIT_PER_{scope.upper()}"]
+                for item in settings.values.get(f"{family.upper()}_LIMIT_PER_{scope.upper()}", [])
             ]
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
@@ -125,7 +132,7 @@ def install(app: Quart, settings: Settings) -> None:
         )
         if wait is None:
             return None
-        response = error(429, f"Too many {family}s; try again in {wait} s.")
+        response = error(429, f"Too many {_NAMES[family]}; try again in {wait} s.")
         response.headers["Retry-After"] = str(wait)
         return response
 

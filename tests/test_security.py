@@ -51,7 +51,7 @@ def test_the_pages_work_under_their_policy(live: LiveServer, browser) -> None:  
         "console",
         lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
     )
-    for path in ("/", "/upload", "/ambient"):
+    for path in ("/", "/upload", "/ambient", "/admin"):
         page.goto(live.url + path)
         page.wait_for_load_state("networkidle")
     page.goto(live.url + "/")

@@ -32,6 +32,7 @@ def register(app: Quart) -> None:
         ("/dislike/<int(signed=True):index>", "POST", api.dislike),
         ("/skip", "POST", api.skip),
         ("/healthz", "GET", api.health),
+        ("/openapi.json", "GET", api.openapi),
         ("/session", "GET", session.who),
         ("/session", "POST", session.sign_in),
         ("/session", "DELETE", session.sign_out),

@@ -66,4 +66,3 @@ def requires(role: str) -> Callable[[View[P]], View[P]]:
         return guarded
 
     return wrap
-

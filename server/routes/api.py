@@ -15,6 +15,7 @@ from ..access import ADMIN
 from ..app import services
 from ..captions import captions_url
 from ..catalog import DELETED, Video
+from ..config import ROOT
 from ..posters import poster_url
 from ..storage import StorageError
 from ..store import Counts
@@ -30,8 +31,21 @@ async def not_found(_: Exception) -> Response:
     return error(404, "Not found.")
 
 
-async def method_not_allowed(_: Exception) -> Response:
-    return error(405, "Method not allowed.")
+async def method_not_allowed(failure: Exception) -> Response:
+    response = error(405, "Method not allowed.")
+    if allowed := getattr(failure, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(allowed)  # RFC 9110 requires it on a 405
+    return response
+
+
+OPENAPI = ROOT / "docs" / "openapi.json"
+
+
+async def openapi() -> Response:
+    """The API's description, maintained by hand beside the code (tests hold the two together)."""
+    response = Response(OPENAPI.read_bytes(), content_type="application/json")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 async def too_large(_: Exception) -> Response:
@@ -120,7 +134,9 @@ async def _vote(index: int, value: int) -> Response:
         if not isinstance(payload, dict):
             return error(400, 'Send a JSON object, e.g. {"id": "<video id>"}.')
     form = await request.form
-    video_id = payload.get("id") or form.get("id") or request.args.get("id") or ""
+    video_id = payload.get("id")
+    if video_id is None:
+        video_id = form.get("id") or request.args.get("id") or ""
     if not isinstance(video_id, str):
         return error(400, "The video id must be a string.")
     if video_id:

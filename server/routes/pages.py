@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import segno
-from quart import Response, request, send_from_directory
+from quart import Response, abort, request, send_from_directory
 
 from ..config import BROWSER_DIR
 from ._viewer import remember, viewer_id
@@ -36,7 +36,10 @@ async def admin() -> Response:
 
 
 async def asset(path: str) -> Response:
-    response = await send_from_directory(BROWSER_DIR, path)
+    try:
+        response = await send_from_directory(BROWSER_DIR, path)
+    except OSError:  # a name no file can have (too long, say): as missing as any other
+        abort(404)
     response.headers["Cache-Control"] = "no-cache"
     return response
 
