@@ -90,10 +90,17 @@ def _startup_problem(settings: Settings) -> str | None:
 
     # Opened once before serving: an older release's store is upgraded here, and a store this
     # release cannot use stops it with one clear line instead of a traceback per worker.
+    path = settings.data_dir / "simulcast.db"
     try:
-        store = SqliteStore.open(settings.data_dir / "simulcast.db")
-    except (StoreVersionError, sqlite3.DatabaseError) as error:
+        store = SqliteStore.open(path)
+    except StoreVersionError as error:
         return str(error)
+    except sqlite3.DatabaseError as error:
+        return (
+            f"{path} cannot be used ({error}): it is damaged or not a Simulcast store. It was "
+            "left untouched: restore it from a backup (simulcast restore), or move it aside to "
+            "start with an empty channel."
+        )
     asyncio.run(store.close())
     return None
 

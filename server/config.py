@@ -72,6 +72,21 @@ def _limits(value: str) -> list[RateLimitItem]:
     return [] if value in ("", "0") else parse_many(value)
 
 
+def _seconds(value: str) -> float:
+    """'4h', '90m', '45s' or plain seconds."""
+    units = {"H": 3600, "M": 60, "S": 1}
+    value = value.strip().upper()
+    if value and value[-1] in units:
+        return float(value[:-1]) * units[value[-1]]
+    return float(value)
+
+
+def _pixels(value: str) -> int:
+    """'7680x4320' or a number of pixels."""
+    width, x, height = value.strip().lower().partition("x")
+    return int(width) * int(height) if x else int(value)
+
+
 def _path(value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else HOME / path
@@ -109,6 +124,25 @@ SETTINGS: tuple[Setting, ...] = (
         _choice("realtime", "good"),
     ),
     Setting("MAX_UPLOAD_SIZE", "2G", "Largest accepted upload (bytes, or with K/M/G).", _size),
+    Setting(
+        "MAX_VIDEO_DURATION",
+        "4h",
+        "Longest accepted upload (seconds, or with h/m/s), measured from its packets.",
+        _seconds,
+    ),
+    Setting(
+        "MAX_VIDEO_PIXELS",
+        "7680x4320",
+        "Largest accepted picture (WIDTHxHEIGHT or a number of pixels), refused before decoding.",
+        _pixels,
+    ),
+    Setting(
+        "TRANSCODE_MEMORY_LIMIT",
+        "2G",
+        "Address space of each converter and poster process (bytes, or with K/M/G): a bad file "
+        "fails its own job, never the server.",
+        _size,
+    ),
     Setting(
         "ADMIN_TOKEN",
         "",

@@ -4,8 +4,11 @@ switch never shows black. Posters live in DATA_DIR/posters, named by video id.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import resource
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import av
 import av.stream
 
 from .catalog import Video
+from .config import ROOT
 from .transcode.convert import decoded, picture_graph, upright_size
 
 log = logging.getLogger(__name__)
@@ -68,15 +72,48 @@ def extract(source: Path, target: Path, at: float = POSTER_AT) -> None:
     os.replace(partial, target)  # a reader sees the old poster or the new one, never half
 
 
-async def make_poster(data_dir: Path, source: Path, video_id: str) -> bool:
-    """Extract in a thread; a video without a poster still plays, so failures are only logged."""
+async def make_poster(
+    data_dir: Path, source: Path, video_id: str, memory_limit: int | None = None
+) -> bool:
+    """Extract in a child process, whose memory is capped: decoding is where a hostile file
+    costs (a 385 KB file can claim a 16384x8192 picture), and it must cost that child, never
+    the server. A video without a poster still plays, so failures are only logged."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server.posters",
+        str(source),
+        str(poster_path(data_dir, video_id)),
+        str(memory_limit or 0),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
-        await asyncio.to_thread(extract, source, poster_path(data_dir, video_id))
-    except (av.FFmpegError, OSError, ValueError, StopIteration) as error:
-        log.warning("no poster for %s: %s", video_id, error)
+        _, said = await child.communicate()
+    except asyncio.CancelledError:
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+        raise
+    if child.returncode != 0:
+        lines = said.decode(errors="replace").strip().splitlines()
+        log.warning("no poster for %s: %s", video_id, lines[-1] if lines else child.returncode)
         return False
     return True
 
 
+def _main(source: str, target: str, memory_limit: str) -> None:
+    if limit := int(memory_limit):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        extract(Path(source), Path(target))
+    except (av.FFmpegError, OSError, ValueError, StopIteration, MemoryError) as error:
+        sys.exit(f"{type(error).__name__}: {error}")
+
+
 def discard_poster(data_dir: Path, video_id: str) -> None:
     poster_path(data_dir, video_id).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    _main(*sys.argv[1:4])

@@ -16,6 +16,10 @@ from tinytag import TinyTag
 _TOLERANCE = 1.0
 # How far before the header's end the tail check starts reading packets.
 _TAIL_SECONDS = 3.0
+# Files up to this size are demuxed whole to measure them (a few ms per MB).
+_READ_WHOLE = 32 * 1024 * 1024
+# Below this many bits per second of the header's duration no real video fits in the file.
+_MIN_BITRATE = 8_000
 
 # Container families (FFmpeg demuxer names) an upload may come in. Anything else would be a raw
 # codec bitstream or a guess: FFmpeg's probing finds "raw H.263" in about one in twenty files of
@@ -41,30 +45,45 @@ class MediaInfo:
     height: int
 
 
-def probe(path: Path) -> MediaInfo:
+@dataclass(frozen=True)
+class Limits:
+    """What an upload may be, checked from the headers and packets before anything is decoded
+    (a 16384x8192 picture costs the decoder gigabytes; a file claiming eleven days holds every
+    screen on one frame). None: no limit."""
+
+    max_pixels: int | None = None
+    max_duration: float | None = None
+
+
+def probe(path: Path, limits: Limits = Limits()) -> MediaInfo:
     """Blocking (it reads the file): run it in a thread from async code."""
     if path.stat().st_size == 0:
         raise ProbeError("This file is empty.")
     try:
         # Damaged files can carry undecodable tag text; that alone is no reason to refuse.
-        with av.open(str(path), metadata_errors="replace") as container:
-            return _inspect(path, container)
+        # Opening decodes a frame or two to learn the codec's parameters; decoders given
+        # max_pixels refuse a bigger picture instead of allocating for it.
+        options = {"max_pixels": str(limits.max_pixels)} if limits.max_pixels else {}
+        with av.open(str(path), metadata_errors="replace", options=options) as container:
+            return _inspect(path, container, limits)
     except av.FFmpegError as exc:
         raise ProbeError(
             "This is not a video file we can read (it is damaged or not a video)."
         ) from exc
 
 
-def is_universally_playable(info: MediaInfo) -> bool:
-    """True when both browsers and the kiosk's Qt WebEngine (no H.264) can play it as is."""
+def is_universally_playable(info: MediaInfo, max_height: int | None = None) -> bool:
+    """True when both browsers and the kiosk's Qt WebEngine (no H.264) can play it as is, and
+    (given `max_height`, the renditions' shorter side) every screen can decode it at ease."""
     return (
         info.container == "webm"
         and info.video_codec in _WEB_VIDEO
         and (info.audio_codec is None or info.audio_codec in _WEB_AUDIO)
+        and (max_height is None or min(info.width, info.height) <= max_height)
     )
 
 
-def _inspect(path: Path, container: av.container.InputContainer) -> MediaInfo:
+def _inspect(path: Path, container: av.container.InputContainer, limits: Limits) -> MediaInfo:
     # FFmpeg opens pictures as one-frame videos through its image demuxers.
     if container.format.name == "image2" or container.format.name.endswith("_pipe"):
         raise ProbeError("This is a still image, not a video.")
@@ -81,14 +100,37 @@ def _inspect(path: Path, container: av.container.InputContainer) -> MediaInfo:
     video = videos[0]
     audio = container.streams.audio[0] if container.streams.audio else None
     name = _container_name(path, container)
+    width, height = video.codec_context.width, video.codec_context.height
+    if limits.max_pixels is not None and width * height == 0:
+        # Some containers name no size and the decoder refused the picture: it is too big.
+        raise ProbeError(
+            f"This video's picture is larger than the {limits.max_pixels:,} pixels a picture "
+            "may have here (8K UHD is 7680x4320), or its size cannot be read."
+        )
+    if limits.max_pixels is not None and width * height > limits.max_pixels:
+        raise ProbeError(
+            f"This video is {width}x{height} pixels, more than the {limits.max_pixels:,} pixels "
+            "a picture may have here (8K UHD is 7680x4320); please upload a smaller version."
+        )
+    duration = _duration(path, container, name)
+    if limits.max_duration is not None and duration > limits.max_duration:
+        raise ProbeError(
+            f"This video lasts {_hours(duration)}; the longest accepted is "
+            f"{_hours(limits.max_duration)}."
+        )
     return MediaInfo(
-        duration=_duration(path, container, name),
+        duration=duration,
         container=name,
         video_codec=_codec_name(video),
         audio_codec=_codec_name(audio) if audio else None,
-        width=video.codec_context.width,
-        height=video.codec_context.height,
+        width=width,
+        height=height,
     )
+
+
+def _hours(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _container_name(path: Path, container: av.container.InputContainer) -> str:
@@ -119,7 +161,11 @@ def _duration(path: Path, container: av.container.InputContainer, name: str) -> 
         # MediaRecorder's WebM has no duration element: the packets tell it.
         duration = _packet_end(container, 0.0)
     else:
-        end = _packet_end(container, header - _TAIL_SECONDS)
+        # The header is the uploader's word: for a small file, or a figure its size cannot
+        # back, every packet is read (demuxing only) instead of only the tail.
+        size = path.stat().st_size
+        whole = size <= _READ_WHOLE or size * 8 / header < _MIN_BITRATE
+        end = _packet_end(container, 0.0 if whole else header - _TAIL_SECONDS)
         if end < header - _TOLERANCE:
             raise ProbeError("This video file is incomplete (it ends early); try uploading again.")
         duration = end if end > header + _TOLERANCE else header

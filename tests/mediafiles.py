@@ -367,3 +367,36 @@ def with_subtitles(video: Path, srt: str, out: Path) -> Path:
                         muxed.mux(packet)
     subtitles.unlink()
     return out
+
+
+def make_sized(path: Path, width: int, height: int, frames: int = 2) -> Path:
+    """A few solid frames at any size: H.264 MP4 for `.mp4`, else VP9 WebM. A huge picture of
+    one colour compresses to almost nothing, as a resolution bomb does."""
+    mp4 = path.suffix == ".mp4"
+    codec, options = ("libx264", _X264_FAST) if mp4 else ("libvpx-vp9", _VP9_FAST)
+    with av.open(str(path), "w", format="mp4" if mp4 else "webm") as out:
+        stream = out.add_stream(codec, rate=FPS, options=options)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        frame = av.VideoFrame(width, height, "yuv420p")
+        for plane, value in zip(frame.planes, (81, 90, 240), strict=True):
+            plane.update(bytes([value]) * plane.buffer_size)
+        for index in range(frames):
+            frame.pts, frame.time_base = index, Fraction(1, FPS)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def make_webm_spanning(path: Path, seconds: float) -> Path:
+    """A tiny WebM whose two frames are `seconds` apart: its packets, not only its header,
+    claim that long a video."""
+    with av.open(str(path), "w", format="webm") as out:
+        stream = out.add_stream("libvpx-vp9", rate=FPS, options=_VP9_FAST)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for pts in (0, round(seconds * 1000)):
+            frame = _solid_frame(RED)
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path

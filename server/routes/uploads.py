@@ -16,7 +16,7 @@ from ..catalog import READY, Video
 from ..formats import BY_CONTAINER, stored_as
 from ..library import title_from_name
 from ..posters import discard_poster, make_poster
-from ..probe import ProbeError, is_universally_playable, probe
+from ..probe import Limits, ProbeError, is_universally_playable, probe
 from ..receive import Received, UploadError, cleanup, receive_upload
 from ..storage import StorageError
 from ..store import Counts
@@ -60,7 +60,8 @@ async def _accept(received: Received) -> Response:
     state = services()
     settings = state.settings
     try:
-        info = await asyncio.to_thread(probe, received.path)
+        limits = Limits(settings.max_video_pixels, settings.max_video_duration)
+        info = await asyncio.to_thread(probe, received.path, limits)
     except ProbeError as failure:
         return error(415, str(failure), filename=received.filename)
     try:
@@ -74,12 +75,15 @@ async def _accept(received: Received) -> Response:
         return error(400, str(failure), field="captions", filename=received.filename)
     video_id = uuid.uuid4().hex[:16]
     # Not playable on every screen as it is (the kiosk plays no H.264): queue a WebM rendition.
-    convert = not is_universally_playable(info)
+    # Nor is a picture far above the renditions' size: every screen would have to decode it.
+    convert = not is_universally_playable(info, settings.transcode_max_height)
     conversions = state.conversions
     if convert and (busy := conversions.refusal()) is not None:
         return error(503, busy, filename=received.filename)
     # From the work file, which is still here whatever storage takes it next.
-    poster = await make_poster(settings.data_dir, received.path, video_id)
+    poster = await make_poster(
+        settings.data_dir, received.path, video_id, settings.transcode_memory_limit
+    )
     meta: dict[str, Any] = {"poster": True} if poster else {}
     if convert:
         meta |= await conversions.accept(received.path, video_id)

@@ -44,6 +44,7 @@ class Options:
     audio_bitrate: int = 96_000
     speed: str = "realtime"  # or "good"
     threads: int = 2
+    memory_limit: int = 0  # the converter's address space (RLIMIT_AS), 0 for none
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Options:
@@ -55,6 +56,7 @@ class Options:
             speed=settings.transcode_speed,
             # libvpx gains little beyond 4 threads at 720p; share the cores between workers.
             threads=max(1, min(4, (os.cpu_count() or 2) // workers)),
+            memory_limit=settings.transcode_memory_limit,
         )
 
     @property

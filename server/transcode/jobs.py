@@ -242,11 +242,16 @@ class Transcoder:
             if video.meta.get("poster") and poster_path(self.settings.data_dir, video.id).exists():
                 continue
             source = self._source(video)
-            if source is None or not await make_poster(self.settings.data_dir, source, video.id):
+            if source is None or not await self._poster(source, video.id):
                 continue
             with contextlib.suppress(VideoGoneError):
                 current = self._current(video.id)
                 await self.channel.upsert(replace(current, meta={**current.meta, "poster": True}))
+
+    async def _poster(self, source: Path, video_id: str) -> bool:
+        return await make_poster(
+            self.settings.data_dir, source, video_id, self.settings.transcode_memory_limit
+        )
 
     # -- one job --------------------------------------------------------------------------------
 
@@ -312,7 +317,7 @@ class Transcoder:
             raise
         meta = {k: v for k, v in video.meta.items() if k not in (*JOB_KEYS, "error")}
         meta |= {"rendition": rendition_key(video_id), "rendition_storage": where}
-        if not meta.get("poster") and await make_poster(self.settings.data_dir, source, video_id):
+        if not meta.get("poster") and await self._poster(source, video_id):
             meta["poster"] = True  # a bucket's video: this was its first copy on this machine
         if video.status == PROCESSING:
             # Joining the rotation with the rendition's own duration: it is what screens load.

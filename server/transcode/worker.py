@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import json
 import os
+import resource
 import signal
 import sys
 from pathlib import Path
@@ -50,16 +51,17 @@ def main(source: str, target: str, options: str, server: str) -> None:
     if os.getppid() != int(server):
         return  # the server died while we started
     os.nice(10)  # the server's clock and SSE fan-out come first on a small machine
+    chosen = Options(**json.loads(options))
+    if chosen.memory_limit:
+        # A file that needs more than this (a resolution bomb) fails this job, not the machine.
+        resource.setrlimit(resource.RLIMIT_AS, (chosen.memory_limit, chosen.memory_limit))
     try:
         try:
-            duration = convert(
-                Path(source),
-                Path(target),
-                Options(**json.loads(options)),
-                lambda s: _say(progress=s),
-            )
+            duration = convert(Path(source), Path(target), chosen, lambda s: _say(progress=s))
         except ConversionError as error:
             _say(failed=str(error))
+        except MemoryError:
+            _say(failed="Converting this video needs more memory than a conversion may use.")
         else:
             _say(done=duration)
     except BrokenPipeError:
