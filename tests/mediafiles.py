@@ -400,3 +400,10 @@ def make_webm_spanning(path: Path, seconds: float) -> Path:
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path
+
+
+def make_ts_like_ffmpeg(path: Path, seconds: float = 3.0, with_audio: bool = True) -> Path:
+    """MPEG-TS as the ffmpeg command writes it: its clock starts at 1.4 s (mux delay)."""
+    with av.open(str(path), "w", format="mpegts", options={"max_delay": "700000"}) as out:
+        _write(out, seconds, RED, "libx264", _X264_FAST, "aac" if with_audio else None)
+    return path

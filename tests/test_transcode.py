@@ -33,6 +33,7 @@ from .mediafiles import (
     make_mov,
     make_mp4_h264,
     make_text_as_mp4,
+    make_ts_like_ffmpeg,
     make_video_without_audio,
     make_webm,
     make_webm_without_duration,
@@ -603,3 +604,16 @@ def test_a_failed_conversion_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(ConversionError, match="No picture"):
         convert(scrambled_mp4(tmp_path / "scrambled.mp4"), target, Options())
     assert list(tmp_path.iterdir()) == [tmp_path / "scrambled.mp4"]
+
+
+@pytest.mark.parametrize("with_audio", [True, False])
+def test_mpeg_ts_converts_from_zero_with_its_own_length(tmp_path: Path, with_audio: bool) -> None:
+    """Its clock starts at 1.4 s: a rendition that kept it ran 4.4 s for a 3 s clip, and the
+    video-only one was refused as incomplete."""
+    source = make_ts_like_ffmpeg(tmp_path / "clip.ts", 3.0, with_audio)
+    target = tmp_path / "clip.webm"
+    duration = convert(source, target, Options())
+    assert duration == pytest.approx(3.0, abs=0.1)
+    with av.open(str(target)) as rendition:
+        starts = [float(s.start_time * s.time_base) for s in rendition.streams if s.start_time]
+    assert all(start < 0.1 for start in starts), starts

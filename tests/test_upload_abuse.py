@@ -5,6 +5,7 @@ process are swept; a full disk is a 507. Raw sockets, so the server sees exactly
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -135,3 +136,31 @@ def test_a_full_disk_is_a_507_and_frees_what_it_took(small_disk: Path, tmp_path:
         assert "disk is full" in answer.json()["error"]
         assert parts(live) == []
         assert httpx.get(live.url + "/healthz").status_code == 200
+
+
+def test_sigterm_ends_streams_and_cleans_uploads_in_flight_in_bounded_time(
+    tmp_path: Path,
+) -> None:
+    live = LiveServer(tmp_path / "stopping").start()
+    assert live.process is not None
+    viewer = socket.create_connection(("127.0.0.1", live.port))
+    viewer.sendall(b"GET /video-updates HTTP/1.1\r\nHost: x\r\n\r\n")
+    viewer.settimeout(10)
+    assert b"data: " in viewer.recv(65536)
+    upload = open_upload(live, 50 << 20, 1 << 20)
+    try:
+        assert until(lambda: len(parts(live)) == 1, 10)
+        started = time.monotonic()
+        live.process.send_signal(signal.SIGTERM)
+        ended = b""
+        while chunk := viewer.recv(65536):  # the stream ends: the page reconnects elsewhere
+            ended += chunk
+        live.process.wait(15)
+        took = time.monotonic() - started
+    finally:
+        viewer.close()
+        upload.close()
+        live.kill()
+    assert took < 10, f"took {took:.1f} s to stop"
+    assert live.process.returncode == 0
+    assert parts(live) == []  # the upload in flight was cleaned, not left behind

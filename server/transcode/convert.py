@@ -125,6 +125,7 @@ class _Conversion:
         self.aout: Any = None
         self.resampler: av.AudioResampler | None = None
         self.t0: float | None = None  # source time of the first frame: the rendition's zero
+        self.v0 = 0  # the same in the video stream's own time base
         self.samples = 0  # Opus samples written: audio timestamps count these
         self.reported = 0.0
 
@@ -155,6 +156,10 @@ class _Conversion:
         if self.graph is None:
             self._open_video(frame)
         assert self.graph is not None
+        if frame.pts is not None:
+            # From zero, as the audio is (MPEG-TS starts its clock at 1.4 s or anywhere): else
+            # the rendition opens on that much nothing and the picture ends late.
+            frame.pts -= self.v0
         self.graph.vpush(frame)
         self._drain_video()
         now = time.monotonic()
@@ -164,6 +169,7 @@ class _Conversion:
 
     def _open_video(self, frame: av.VideoFrame) -> None:
         self.t0 = frame.time or 0.0
+        self.v0 = frame.pts or 0
         width, height = scaled_size(*upright_size(frame), self.options.max_height)
         fps = ("fps", f"{self.rate.numerator}/{self.rate.denominator}")
         self.graph = picture_graph(self.vin, frame, width, height, "yuv420p", (fps,))
