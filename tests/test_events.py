@@ -50,6 +50,7 @@ async def test_every_viewer_gets_first_then_each_event_written_in_the_publish_ca
         task.cancel()
     await asyncio.gather(*serving, return_exceptions=True)
     assert len(fanout) == 0  # each left, and was forgotten
+    assert fanout.departed == 3  # counted once each: the channel collects garbage by it
 
 
 async def test_a_waiting_send_keeps_order_and_a_viewer_too_far_behind_is_dropped() -> None:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 class Fanout(Protocol):
     dropped: int  # viewers this process dropped for falling behind
+    departed: int  # viewers whose stream ended here, for whatever reason
 
     def __len__(self) -> int:
         """Viewers connected to this process."""

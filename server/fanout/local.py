@@ -145,6 +145,7 @@ class LocalFanout:
     def __init__(self) -> None:
         self._viewers: set[Viewer] = set()
         self.dropped = 0
+        self.departed = 0
 
     def __len__(self) -> int:
         return len(self._viewers)
@@ -177,7 +178,9 @@ class LocalFanout:
             self.remove(viewer)
 
     def remove(self, viewer: Viewer) -> None:
-        self._viewers.discard(viewer)
+        if viewer in self._viewers:
+            self._viewers.discard(viewer)
+            self.departed += 1
         viewer.end()
 
     def drop(self, viewer: Viewer) -> None:

@@ -26,6 +26,7 @@ class NchanFanout:
     def __init__(self, publish_url: str) -> None:
         self.publish_url = publish_url
         self.dropped = 0  # nchan drops nobody on the app's behalf
+        self.departed = 0  # nor holds any stream here
         self.published = 0
         self._latest: bytes | None = None
         self._sent: bytes | None = None
