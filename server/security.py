@@ -120,7 +120,8 @@ def install(app: Quart, settings: Settings) -> None:
     limits = Limits(settings)
 
     @app.before_request
-    async def refuse_cross_site() -> Response | None:
+    async def guard() -> Response | None:
+        """Cross-site state changes first (refused whoever sends them), then the rate limits."""
         if request.method in STATE_CHANGING and (why := cross_site_refusal(allowed)) is not None:
             return error(403, f"Cross-site request refused: {why}.")
         family = LIMITED.get(request.endpoint or "")
