@@ -18,6 +18,7 @@ from hypercorn.typing import ASGIReceiveCallable
 from quart import Request
 from quart.asgi import ASGIHTTPConnection
 from quart.wrappers.request import Body
+from werkzeug.exceptions import BadRequest
 
 HIGH_WATER = 1 << 20
 
@@ -56,6 +57,16 @@ class FlowRequest(Request):
         if path in self.streamed_paths:
             kwargs["max_content_length"] = None
         super().__init__(method, scheme, path, *args, **kwargs)
+
+    async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        # Quart decodes the body as UTF-8 before parsing it: bytes that are no text escaped
+        # `silent` and became 503s. They are bad JSON like any other.
+        try:
+            return await super().get_json(force, silent, cache)
+        except UnicodeDecodeError:
+            if silent:
+                return None
+            raise BadRequest("The body is not UTF-8 text.") from None
 
 
 class FlowConnection(ASGIHTTPConnection):

@@ -190,9 +190,7 @@ class RedisStore:
         return Snapshot(videos, state)
 
     async def set_banner(self, text: str) -> None:
-        await self._banner(
-            keys=[self._key("channel")], args=[text, self.writer_id, self._notify]
-        )
+        await self._banner(keys=[self._key("channel")], args=[text, self.writer_id, self._notify])
 
     async def commit(
         self,
