@@ -14,9 +14,12 @@ if (( want_tests )); then
   # X-Accel-Redirect test; libnginx-mod-nchan: the FANOUT=nchan test and benchmark;
   # xvfb + libgl1/libegl1/fonts: the kiosk's Qt WebEngine; ffmpeg: samples;
   # systemd: systemd-analyze checks examples/simulcast.service.
-  apt_packages+=(chromium redis-server nginx-light libnginx-mod-nchan xvfb ffmpeg fonts-dejavu-core npm systemd
+  apt_packages+=(chromium redis-server nginx-light libnginx-mod-nchan xvfb ffmpeg fonts-dejavu-core systemd
                  libgl1 libegl1 libxkbcommon0 libnss3 libxcomposite1 libxdamage1 libxrandr2
                  libxtst6 libxkbfile1 libasound2 libfontconfig1 libdbus-1-3)
+  # npm: axe-core for the e2e tests. Only from Debian when no npm is on the PATH: Debian's npm
+  # conflicts with a Node.js installed from elsewhere (e.g. NodeSource), which brings its own.
+  command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
 fi
 missing=()
 for package in "${apt_packages[@]}"; do
