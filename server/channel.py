@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 PRESENCE_INTERVAL = 2.0
 COALESCE = 0.05  # at most one vote event per this many seconds: bursts gather meanwhile
 FOLLOW_RETRY = 1.0  # seconds between attempts to follow a store that failed
+# Changes a background loop notices, possibly after another event already carried them. A change
+# made here (a vote, a reorder) is always announced under its own reason, even when the follow or
+# presence loop won the race and already sent the same state as "sync" or "viewers".
+NOTICED: frozenset[Reason] = frozenset({"sync", "switch", "viewers"})
 # One keep-alive comment broadcast to every client, rather than a timer per client: with
 # 10,000 idle viewers per-client timers fired ~670 times a second, each a cancelled task and
 # two exceptions (cyclic garbage); a broadcast is a single loop over the queues.
@@ -198,7 +202,7 @@ class Channel:
     def publish(self, reason: Reason) -> None:
         state = self.state(reason)
         material = {k: v for k, v in state.items() if k != "reason"}
-        if material == self._last_published:
+        if reason in NOTICED and material == self._last_published:
             return  # e.g. another worker recorded a switch this process already announced
         self._last_published = material
         self._event_id += 1
@@ -438,6 +442,7 @@ class Channel:
                 reason, self._pending = self._pending, None
                 self.publish(reason)
             await asyncio.sleep(COALESCE)
+
 
 
 def _override(videos: Sequence[Video], anchor: Anchor) -> Video | None:
