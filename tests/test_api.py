@@ -140,7 +140,9 @@ def test_votes_are_exact_under_200_concurrent_viewers_and_survive_restart(
     start_server: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
     workdir = tmp_path / "votes"
-    live = start_server(workdir=workdir)
+    # 200 viewers behind one address in about a second: more than the per-address limit lets
+    # through (tests/test_security.py covers the limit); this test is about exact counting.
+    live = start_server({"VOTE_LIMIT_PER_IP": "0"}, workdir=workdir)
     video = httpx.get(live.url + "/videos").json()["videos"][0]
 
     def viewer(n: int) -> int:
