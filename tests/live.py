@@ -112,6 +112,17 @@ class LiveServer:
         wait_for(self.url + "/healthz", timeout, self.process)
         return self
 
+    def posters_made(self, timeout: float = 60.0) -> LiveServer:
+        """Wait for the posters made in the background after a start: each lands in the store
+        as a catalog change, which a test counting writes or events must not take for its own."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            videos = httpx.get(self.url + "/videos").json()["videos"]
+            if all(video["poster"] for video in videos):
+                return self
+            time.sleep(0.2)
+        raise TimeoutError(f"posters not made within {timeout} s")
+
     def stop(self) -> None:
         stop_process(self.process)
 

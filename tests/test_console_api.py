@@ -6,7 +6,6 @@ changes nothing.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,20 +35,9 @@ def live(
         "UPLOAD_TOKEN": "upload-pass",
     }
     with LiveServer(workdir, env) as server:
-        posters_made(server)
+        server.posters_made()
         yield server
 
-
-def posters_made(live: LiveServer, timeout: float = 60.0) -> None:
-    """Posters are made in the background after the start: a refusal test must not take one
-    appearing meanwhile for a change the refused call made."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        videos = httpx.get(live.url + "/videos", headers=ADMIN).json()["videos"]
-        if all(video["poster"] for video in videos):
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"posters not made within {timeout} s")
 
 
 def snapshot(live: LiveServer) -> Any:

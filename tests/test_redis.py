@@ -81,24 +81,13 @@ def cluster(tmp_path: Path, videos_dir: Path) -> Iterator[Callable[..., list[Liv
         with ThreadPoolExecutor(n) as pool:
             list(pool.map(LiveServer.start, servers))
         for server in servers:
-            posters_made(server)
+            server.posters_made()
         return servers
 
     yield start
     for server in started:
         server.stop()
 
-
-def posters_made(server: LiveServer, timeout: float = 60.0) -> None:
-    """Posters are made in the background after a start and written to the store: tests that
-    count the store's writes begin once they are all there."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        videos = httpx.get(server.url + "/videos").json()["videos"]
-        if all(video["poster"] for video in videos):
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"posters not made within {timeout} s")
 
 
 @pytest.fixture(params=["redis", "sqlite"])

@@ -16,7 +16,7 @@ from .sse import stream
 
 @pytest.fixture
 def live(start_server: Callable[..., LiveServer]) -> LiveServer:
-    return start_server({"MAX_UPLOAD_SIZE": "300M"})
+    return start_server({"MAX_UPLOAD_SIZE": "300M"}).posters_made()
 
 
 def leftovers(live: LiveServer) -> list[Path]:
