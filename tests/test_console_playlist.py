@@ -44,6 +44,8 @@ def workers(
     pair = (LiveServer(workdir / "a", env), LiveServer(workdir / "b", env))
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(LiveServer.start, pair))
+    for server in pair:
+        server.posters_made()
     yield pair
     for server in pair:
         server.stop()
