@@ -135,15 +135,10 @@ class Channel:
         persistence. Write back what this process holds, so the channel goes on where it
         was instead of going blank (the votes are gone; only Redis persistence keeps them)."""
         log.warning("the store came back empty; restoring %d videos", len(self.videos))
-        for video in self.videos:
-            while True:  # other workers restore at the same time: each video goes in once
-                snapshot = await self.store.load()
-                if any(v.id == video.id for v in snapshot.videos):
-                    break
-                first = snapshot.state.version == 0
-                anchor = self.anchor if first else snapshot.state.anchor
-                if await self.store.commit(snapshot.state.version, anchor, upsert=video):
-                    break
+        # One write of the whole catalog with the anchor: a partial catalog in the store would
+        # let any worker's clock re-anchor on it and shift the schedule. Another worker
+        # restoring at the same moment wins or loses the version check as a whole.
+        await self.store.commit(0, self.anchor, upsert=self.videos)
         return await self.store.load()
 
     # -- the state clients see -------------------------------------------------------------
@@ -219,7 +214,7 @@ class Channel:
         self,
         change: Change,
         *,
-        upsert: Video | None = None,
+        upsert: Sequence[Video] = (),
         remove: str | None = None,
         order: Callable[[Snapshot], list[str]] | None = None,
     ) -> None:
@@ -241,9 +236,9 @@ class Channel:
         known = self.find(video.id)
         if known is not None and known.playable and not video.playable:
             # Leaving the rotation (hidden, say): if it is playing, the next one starts now.
-            await self._mutate(_leaving(video.id), upsert=video)
+            await self._mutate(_leaving(video.id), upsert=[video])
         else:
-            await self._mutate(clock.reanchor, upsert=video)
+            await self._mutate(clock.reanchor, upsert=[video])
         self.publish("playlist")
 
     async def remove(self, video_id: str) -> None:

@@ -42,12 +42,13 @@ class Store(Protocol):
         expected_version: int,
         anchor: Anchor,
         *,
-        upsert: Video | None = None,
+        upsert: Sequence[Video] = (),
         remove: str | None = None,
         order: Sequence[str] | None = None,
     ) -> bool:
         """Atomically, only if the state is still at `expected_version`: apply the catalog change
-        (`order`: every video's id in its new order), set the anchor and bump the version.
+        (`upsert`: videos added at the end or updated in place; `order`: every video's id in its
+        new order), set the anchor and bump the version.
         False means another writer got there first."""
         ...
 

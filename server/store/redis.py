@@ -36,17 +36,18 @@ MAX_CONNECTIONS = 32  # per process; Redis answers each command in microseconds
 RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)  # then 2 s between attempts
 
 # KEYS: channel, videos, order, likes, dislikes.
-# ARGV: expected version, anchor id, anchor start, upsert id, upsert json, remove id,
-#       writer id, notification channel, key prefix, resume id (JSON), new order (JSON or '').
+# ARGV: expected version, anchor id, anchor start, upserts (JSON list of [id, json]), unused,
+#       remove id, writer id, notification channel, key prefix, resume id (JSON),
+#       new order (JSON or '').
 COMMIT = """
 local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if version ~= tonumber(ARGV[1]) then return 0 end
-local upsert, remove = ARGV[4], ARGV[6]
-if upsert ~= '' then
-  redis.call('HSET', KEYS[2], upsert, ARGV[5])
-  if not redis.call('ZSCORE', KEYS[3], upsert) then
+local remove = ARGV[6]
+for _, pair in ipairs(cjson.decode(ARGV[4])) do
+  redis.call('HSET', KEYS[2], pair[1], pair[2])
+  if not redis.call('ZSCORE', KEYS[3], pair[1]) then
     local last = redis.call('ZRANGE', KEYS[3], 0, 0, 'REV', 'WITHSCORES')
-    redis.call('ZADD', KEYS[3], (tonumber(last[2]) or 0) + 1, upsert)
+    redis.call('ZADD', KEYS[3], (tonumber(last[2]) or 0) + 1, pair[1])
   end
 end
 if remove ~= '' then
@@ -197,7 +198,7 @@ class RedisStore:
         expected_version: int,
         anchor: Anchor,
         *,
-        upsert: Video | None = None,
+        upsert: Sequence[Video] = (),
         remove: str | None = None,
         order: Sequence[str] | None = None,
     ) -> bool:
@@ -206,8 +207,8 @@ class RedisStore:
             expected_version,
             anchor.video_id or "",
             repr(anchor.started_at),  # repr keeps every bit of the float
-            upsert.id if upsert else "",
-            json.dumps(upsert.to_dict()) if upsert else "",
+            json.dumps([[video.id, json.dumps(video.to_dict())] for video in upsert]),
+            "",
             remove or "",
             self.writer_id,
             self._notify,

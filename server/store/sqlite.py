@@ -71,7 +71,7 @@ class SqliteStore:
         expected_version: int,
         anchor: Anchor,
         *,
-        upsert: Video | None = None,
+        upsert: Sequence[Video] = (),
         remove: str | None = None,
         order: Sequence[str] | None = None,
     ) -> bool:
@@ -79,16 +79,16 @@ class SqliteStore:
             (version,) = db.execute("SELECT version FROM channel").fetchone()
             if version != expected_version:
                 return False
-            if upsert is not None:
-                data = json.dumps(upsert.to_dict())
+            for video in upsert:
+                data = json.dumps(video.to_dict())
                 updated = db.execute(
-                    "UPDATE videos SET data = ? WHERE id = ?", (data, upsert.id)
+                    "UPDATE videos SET data = ? WHERE id = ?", (data, video.id)
                 ).rowcount
                 if not updated:
                     db.execute(
                         "INSERT INTO videos VALUES "
                         "(?, (SELECT COALESCE(MAX(position), 0) + 1 FROM videos), ?)",
-                        (upsert.id, data),
+                        (video.id, data),
                     )
             if remove is not None:
                 db.execute("DELETE FROM videos WHERE id = ?", (remove,))
