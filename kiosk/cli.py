@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--offline-dot", action=argparse.BooleanOptionalAction, default=None,
         help=describe("offline_dot"),
     )
+    parser.add_argument("--wall", metavar="COLSxROWS", help=describe("wall"))
+    parser.add_argument("--tile", metavar="COL,ROW", help=describe("tile"))
     parser.add_argument(
         "--config", metavar="FILE", help=f"read settings from this TOML file (env {CONFIG_ENV})"
     )
@@ -70,6 +72,8 @@ def config_from_args(args: argparse.Namespace) -> KioskConfig:
         "cache_size": args.cache_size,
         "cache_bandwidth": args.cache_bandwidth,
         "offline_dot": None if args.offline_dot is None else str(args.offline_dot).lower(),
+        "wall": args.wall,
+        "tile": args.tile,
     }
     return load_config(flags, args.config)
 

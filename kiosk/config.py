@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Callable, Mapping
@@ -14,6 +15,7 @@ from kiosk.urls import ServerURLError, validate_server_url
 
 CONFIG_NAME = "kiosk.toml"
 CONFIG_ENV = "SIMULCAST_KIOSK_CONFIG"
+MAX_WALL_SIDE = 10  # as the server's and the page's walls
 
 
 class ConfigError(ValueError):
@@ -65,6 +67,24 @@ def _parse_bandwidth(text: str) -> float:
     return rate
 
 
+def _parse_wall(text: str) -> str:
+    """A wall's layout, columns x rows ("3x2"), as the page reads it."""
+    found = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if not found or not all(1 <= int(side) <= MAX_WALL_SIDE for side in found.groups()):
+        raise ValueError(
+            f"{text!r} is not a wall layout: columns x rows, each 1 to {MAX_WALL_SIDE}, e.g. 3x2"
+        )
+    return f"{int(found[1])}x{int(found[2])}"
+
+
+def _parse_tile(text: str) -> str:
+    """This screen's tile of the wall, column,row from 0 ("2,1")."""
+    found = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*", text)
+    if not found:
+        raise ValueError(f"{text!r} is not a tile: column,row from 0, e.g. 2,1")
+    return f"{int(found[1])},{int(found[2])}"
+
+
 def _parse_dir(text: str) -> Path:
     if not text.strip():
         raise ValueError("the cache folder is empty")
@@ -114,6 +134,15 @@ SETTINGS: tuple[Setting, ...] = (
         "offline_dot", "SIMULCAST_OFFLINE_DOT", True, _parse_bool,
         "show a small dot in a corner while the server is away and the kiosk plays from cache",
     ),
+    Setting(
+        "wall", "SIMULCAST_WALL", "", _parse_wall,
+        "this screen is a tile of a video wall of this layout, columns x rows (e.g. 3x2); "
+        "with --tile",
+    ),
+    Setting(
+        "tile", "SIMULCAST_TILE", "", _parse_tile,
+        "which tile of the wall this screen shows: column,row from 0 (e.g. 2,1)",
+    ),
 )
 
 
@@ -127,6 +156,8 @@ class KioskConfig:
     cache_size: int
     cache_bandwidth: float
     offline_dot: bool
+    wall: str
+    tile: str
     sources: Mapping[str, str]  # setting name -> where its value came from, for the log
 
 
@@ -228,7 +259,24 @@ def resolve(
             except (ServerURLError, ValueError) as exc:
                 raise ConfigError(f"{source}: {exc}") from None
         sources[setting.name] = source
+    _check_tile(chosen["wall"], chosen["tile"], sources)
     return KioskConfig(**chosen, sources=sources)
+
+
+def _check_tile(wall: str, tile: str, sources: Mapping[str, str]) -> None:
+    if bool(wall) != bool(tile):
+        given, missing = ("wall", "tile") if wall else ("tile", "wall")
+        raise ConfigError(
+            f"{sources[given]}: a wall tile needs both --wall and --tile (--{missing} is missing)"
+        )
+    if wall:
+        cols, rows = (int(side) for side in wall.split("x"))
+        col, row = (int(part) for part in tile.split(","))
+        if col >= cols or row >= rows:
+            raise ConfigError(
+                f"{sources['tile']}: tile {tile} is outside the {wall} wall "
+                f"(columns 0-{cols - 1}, rows 0-{rows - 1})"
+            )
 
 
 def load_config(

@@ -46,4 +46,4 @@ def screen_identity(
     comes from (the kiosk's local server), the server itself by default."""
     folder = user_config_dir(env) / "simulcast"
     name = config.name or socket.gethostname()
-    return ambient_url(base or config.server, screen_id(folder), name)
+    return ambient_url(base or config.server, screen_id(folder), name, config.wall, config.tile)

@@ -50,10 +50,17 @@ def validate_server_url(raw: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
-def ambient_url(base: str, screen_id: str | None = None, name: str | None = None) -> str:
+def ambient_url(
+    base: str,
+    screen_id: str | None = None,
+    name: str | None = None,
+    wall: str | None = None,
+    tile: str | None = None,
+) -> str:
     """The page the kiosk shows; with its screen id and name, so the page reports to the
-    server's Screens list as this kiosk."""
-    identity = {k: v for k, v in (("kiosk", screen_id), ("screen", name)) if v}
+    server's Screens list as this kiosk, and its wall tile (`3x2`, `2,1`) if it is one."""
+    given = (("kiosk", screen_id), ("screen", name), ("wall", wall), ("tile", tile))
+    identity = {k: v for k, v in given if v}
     return base + AMBIENT_PATH + ("?" + urlencode(identity) if identity else "")
 
 

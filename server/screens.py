@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .store.fleet import Fleet
+from .walls import PATTERN_INTERVAL, Walls
 
 REPORT_INTERVAL = 5.0  # s between a screen's routine reports (the page's timer)
 MISSED_REPORTS = 3  # a screen that missed this many reports in a row is offline
@@ -203,10 +204,13 @@ class Screens:
         self.fleet = fleet
         self.now = now
         self.limiter = Limiter()
+        self.walls = Walls(fleet)
         self.seen: dict[tuple[str, float], set[str]] = {}  # play -> screens, for proof of play
 
     async def report(self, report: dict[str, Any], address: str | None) -> dict[str, Any]:
-        """Record a report; returns the screen's name and the actions waiting for it."""
+        """Record a report; returns the screen's name, the actions waiting for it and its wall
+        tile (null when in none); a screen showing the test pattern reports more often, so
+        the console's adjustments reach it within a second or two."""
         now = self.now()
         saved = await self.fleet.save_screen(
             report["id"],
@@ -220,7 +224,14 @@ class Screens:
         if report["video_id"] and report["start_time"] and not report["bye"]:
             play = (report["video_id"], report["start_time"])
             self.seen.setdefault(play, set()).add(report["id"])
-        return {"name": record.get("name"), "commands": commands, "interval": REPORT_INTERVAL}
+        wall = await self.walls.view_for(record)
+        interval = PATTERN_INTERVAL if wall and wall["pattern"] else REPORT_INTERVAL
+        return {
+            "name": record.get("name"),
+            "commands": commands,
+            "interval": interval,
+            "wall": wall,
+        }
 
     async def listed(self, title_of: Callable[[str], str | None]) -> list[dict[str, Any]]:
         return present(await self.fleet.screens(), self.now(), title_of)

@@ -14,6 +14,7 @@ from kiosk.config import (
     default_config_paths,
     load_config,
 )
+from kiosk.identity import screen_identity
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +45,7 @@ def test_flag_beats_env_beats_file_beats_default(tmp_path: Path) -> None:
         "server": "--server", "screen": "SIMULCAST_SCREEN", "windowed": f"{file}: windowed",
         "name": "default",
         "cache_dir": "default", "cache_size": "default", "cache_bandwidth": "default",
-        "offline_dot": "default",
+        "offline_dot": "default", "wall": "default", "tile": "default",
     }
 
 
@@ -146,3 +147,30 @@ def test_example_config_file_is_valid() -> None:
     example = ROOT / "examples" / "kiosk" / "kiosk.toml"
     config = load_config({}, str(example), env={}, candidates=[])
     assert config.server == "http://simulcast.local:8000" and config.windowed is False
+
+
+def test_a_wall_tile_from_flags_reaches_the_page_address(tmp_path: Path) -> None:
+    flags = ["--server", "http://s:8000", "--wall", " 3X2", "--tile", "2,1"]
+    args = build_parser().parse_args(flags)
+    config = config_from_args(args)
+    assert (config.wall, config.tile) == ("3x2", "2,1")
+    url = screen_identity(config, env={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert url.startswith("http://s:8000/ambient?kiosk=") and url.endswith("&wall=3x2&tile=2%2C1")
+    plain = load_config({}, env={}, candidates=[])
+    assert "wall=" not in screen_identity(plain, env={"XDG_CONFIG_HOME": str(tmp_path)})
+
+
+@pytest.mark.parametrize(
+    ("flags", "why"),
+    [
+        ({"wall": "3x2"}, "--tile is missing"),
+        ({"tile": "0,0"}, "--wall is missing"),
+        ({"wall": "3 by 2", "tile": "0,0"}, "not a wall layout"),
+        ({"wall": "11x1", "tile": "0,0"}, "each 1 to 10"),
+        ({"wall": "3x2", "tile": "2"}, "not a tile"),
+        ({"wall": "3x2", "tile": "3,0"}, "outside the 3x2 wall"),
+    ],
+)
+def test_a_bad_wall_tile_is_a_clear_error(flags: dict[str, str], why: str) -> None:
+    with pytest.raises(ConfigError, match=why):
+        load_config(flags, env={}, candidates=[])

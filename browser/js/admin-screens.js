@@ -1,7 +1,9 @@
 // The Screens tab of /admin: every screen, live (polled while the tab is shown), worst first,
-// with its measured offset and remote actions (identify, reload, rename, forget).
+// with its measured offset and remote actions (identify, reload, rename, forget), and the
+// video walls (admin-walls.js): which screen shows which tile.
 
 import { api } from "./admin-api.js";
+import { mountWalls, wallCell } from "./admin-walls.js";
 
 const POLL_MS = 2000;
 
@@ -28,7 +30,7 @@ function offsetCell(screen) {
 const PAGE_NAMES = { "/": "Standard page", "/ambient": "Ambient", kiosk: "Kiosk" };
 const STATUS_NAMES = { ok: "In sync", off: "A frame out", bad: "Out of sync", offline: "Offline" };
 
-function row(screen, now) {
+function row(screen, now, walls) {
   const name = screen.name || `Unnamed ${screen.id.slice(0, 8)}`;
   const seen = ago(now - screen.last_seen);
   const state = screen.online
@@ -52,6 +54,7 @@ function row(screen, now) {
       <td class="num" data-label="Buffer">${buffer}</td>
       <td class="num" data-label="Stalls">${screen.stalls_total ?? 0}</td>
       <td data-label="Sound">${sound}</td>
+      ${wallCell(screen, walls)}
       <td class="actions">
         <button type="button" data-action="identify" aria-label="Identify ${escape(name)}">Identify</button>
         <button type="button" data-action="reload" aria-label="Reload ${escape(name)}">Reload</button>
@@ -75,7 +78,7 @@ function mountScreens(container) {
             <th scope="col">Screen</th><th scope="col">State</th><th scope="col">Playing</th>
             <th scope="col" class="num">Offset</th><th scope="col" class="num">Rate</th>
             <th scope="col" class="num">Buffer</th><th scope="col" class="num">Stalls</th>
-            <th scope="col">Sound</th><th scope="col">Actions</th>
+            <th scope="col">Sound</th><th scope="col">Wall</th><th scope="col">Actions</th>
           </tr>
         </thead>
         <tbody id="screens-rows"></tbody>
@@ -83,28 +86,38 @@ function mountScreens(container) {
     </div>
     <p class="muted small">Offset: how far the picture is from the server's schedule, measured by the
     screen itself. Amber beyond one frame, red beyond 100 ms. A screen is offline after three
-    missed reports (15 s). Identify shows the screen's name in large type on it for 10 s.</p>`;
+    missed reports (15 s). Identify shows the screen's name in large type on it for 10 s.</p>
+    <section class="walls-section" id="walls-section" aria-labelledby="walls-title"></section>`;
   const rows = container.querySelector("#screens-rows");
   const summary = container.querySelector("#screens-summary");
   const message = container.querySelector("#screens-message");
   let editing = null; // the screen being renamed: the table is not redrawn under the input
   let timer = null;
+  const walled = mountWalls(container.querySelector("#walls-section"), {
+    say: (text, ok) => say(text, ok),
+    refresh: () => refresh(),
+  });
 
   const say = (text, ok = true) => {
     message.textContent = text;
     message.className = `message ${ok ? "ok" : "error"}`;
   };
 
-  const refresh = async () => {
+  // force: redraw even while a Wall select has the focus (it just changed), keeping the focus.
+  const refresh = async (force = false) => {
     if (editing) return;
     try {
-      const data = await api("GET", "/screens");
+      const [data, { walls }] = await Promise.all([api("GET", "/screens"), api("GET", "/walls")]);
       const now = data.server_time; // last_seen is server time: the admin's clock may be off
       summary.textContent = `${data.online} online of ${data.total}`;
+      walled.render(walls);
+      const focused = rows.contains(document.activeElement) ? document.activeElement.id : null;
+      if (focused && document.activeElement.tagName === "SELECT" && !force) return;
       rows.innerHTML = data.screens.length
-        ? data.screens.map((s) => row(s, now)).join("")
-        : `<tr><td colspan="9" class="muted">No screens yet. Every page showing the channel
+        ? data.screens.map((s) => row(s, now, walls)).join("")
+        : `<tr><td colspan="10" class="muted">No screens yet. Every page showing the channel
            reports here; name one with ?screen=Lobby%20left in its address.</td></tr>`;
+      if (focused) document.getElementById(focused)?.focus();
     } catch (error) {
       summary.textContent = "";
       say(`Could not load the screens: ${error.message}`, false);
@@ -136,6 +149,20 @@ function mountScreens(container) {
       refresh();
     });
   };
+
+  rows.addEventListener("change", async (event) => {
+    const select = event.target.closest("select.wall-select");
+    if (!select) return;
+    const [wall, tile] = select.value ? select.value.split(":") : [null, null];
+    const body = wall ? { wall, tile: tile.split(",").map(Number) } : { wall: null };
+    try {
+      await api("PUT", `/screens/${encodeURIComponent(select.dataset.screen)}/wall`, body);
+      say(wall ? "The screen takes its tile within 5 s." : "The screen shows the whole picture again within 5 s.");
+    } catch (error) {
+      say(`Could not place the screen: ${error.message}`, false);
+    }
+    refresh(true);
+  });
 
   rows.addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-action]");

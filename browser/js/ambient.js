@@ -10,6 +10,7 @@ import { startChannel } from "./channel.js";
 import { ServerClock } from "./clock.js";
 import { SyncPlayer } from "./sync.js";
 import { itemAt } from "./timing.js";
+import { startWall } from "./wall.js";
 
 const TITLE_MS = 4000;
 const CURSOR_IDLE_MS = 2000;
@@ -23,6 +24,7 @@ let titleTimer = null;
 let connected = false;
 let lostAt = performance.now();
 let channelEmpty = false;
+let wall = null; // this screen as a tile of a video wall (wall.js), once started
 
 const player = new SyncPlayer([$("deck-a"), $("deck-b")], clock, {
   onItem: (item) => {
@@ -32,7 +34,7 @@ const player = new SyncPlayer([$("deck-a"), $("deck-b")], clock, {
     titleTimer = setTimeout(() => titleCard.classList.remove("shown"), TITLE_MS);
   },
   onMuted: (muted) => {
-    $("sound-hint").hidden = !muted;
+    $("sound-hint").hidden = !muted || Boolean(wall?.silent());
   },
 });
 
@@ -40,7 +42,7 @@ const player = new SyncPlayer([$("deck-a"), $("deck-b")], clock, {
 captionTracks(player, true);
 
 function engage() {
-  if (player.muted) player.unmute();
+  if (player.muted && !wall?.silent()) player.unmute(); // a wall's other tiles stay silent
   if (!document.fullscreenElement) document.documentElement.requestFullscreen?.().catch(() => {});
 }
 document.addEventListener("click", engage);
@@ -91,3 +93,4 @@ startChannel({
     renderCards();
   },
 });
+wall = startWall({ player, clock });

@@ -155,6 +155,8 @@ export async function startScreen(player) {
   const act = (answer) => {
     if (answer.name !== undefined) name = answer.name;
     if (answer.interval > 0) interval = answer.interval * 1000;
+    // The wall tile the console gave this screen (null: none), for wall.js to follow.
+    if ("wall" in answer) window.dispatchEvent(new CustomEvent("simulcast:wall", { detail: answer.wall }));
     for (const action of answer.commands || []) {
       if (action === "identify") identify(name || `Screen ${id.slice(0, 8)}`);
       if (action === "reload") location.reload();

@@ -1,4 +1,5 @@
-"""Screens: their reports in (anyone's page may report), the list and remote actions (admin)."""
+"""Screens: their reports in (anyone's page may report), the list and remote actions (admin);
+video walls and which screen shows which tile (admin)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ..screens import (
     clean_name,
     parse_report,
 )
+from ..walls import TooManyWallsError, UnknownWallError, WallError
 from ._access import caller, requires
 from ._errors import error
 
@@ -121,3 +123,69 @@ async def forget(screen_id: str) -> Response:
         return error(404, "No such screen.", id=screen_id)
     await services().audit.record(caller(), "screen forget", screen_id)
     return jsonify({"success": True, "id": screen_id})
+
+
+@requires(ADMIN)
+async def walls() -> Response:
+    """Admin: every wall, each with its tiles and the screen on each."""
+    return jsonify({"walls": await services().watch.screens.walls.listed()})
+
+
+@requires(ADMIN)
+async def create_wall() -> Response:
+    """Admin: {"name", "layout": "3x2", "bezel_mm"?, "gap_mm"?, "screen_w_mm"?, "screen_h_mm"?,
+    "sound_tile"?, "pattern"?}."""
+    try:
+        wall = await services().watch.screens.walls.create(await request.get_json(silent=True))
+    except WallError as failure:
+        return error(400, str(failure))
+    except TooManyWallsError as failure:
+        return error(409, str(failure))
+    await services().audit.record(caller(), "wall create", wall["id"], name=wall["name"])
+    response = jsonify({"success": True, "wall": wall})
+    response.status_code = 201
+    return response
+
+
+@requires(ADMIN)
+async def update_wall(wall_id: str) -> Response:
+    """Admin: change any of a wall's fields; its screens follow within a report or two."""
+    payload = await request.get_json(silent=True)
+    try:
+        wall = await services().watch.screens.walls.update(wall_id, payload)
+    except WallError as failure:
+        return error(400, str(failure))
+    except UnknownWallError:
+        return error(404, "No such wall.", id=wall_id)
+    await services().audit.record(caller(), "wall change", wall_id, **payload)
+    return jsonify({"success": True, "wall": wall})
+
+
+@requires(ADMIN)
+async def delete_wall(wall_id: str) -> Response:
+    """Admin: remove a wall; its screens show the whole picture again."""
+    try:
+        await services().watch.screens.walls.delete(wall_id)
+    except UnknownWallError:
+        return error(404, "No such wall.", id=wall_id)
+    await services().audit.record(caller(), "wall delete", wall_id)
+    return jsonify({"success": True, "id": wall_id})
+
+
+@requires(ADMIN)
+async def assign(screen_id: str) -> Response:
+    """Admin: {"wall": id, "tile": [col, row]} puts a screen on a tile (the screen there before
+    leaves it), {"wall": null} takes it off; the screen follows with its next report."""
+    payload = await request.get_json(silent=True)
+    try:
+        record = await services().watch.screens.walls.assign(screen_id, payload)
+    except WallError as failure:
+        return error(400, str(failure))
+    except UnknownWallError:
+        return error(404, "No such wall.", id=payload["wall"])
+    if record is None:
+        return error(404, "No such screen.", id=screen_id)
+    await services().audit.record(caller(), "screen wall", screen_id, wall=record["wall"])
+    return jsonify(
+        {"success": True, "id": screen_id, "wall": record["wall"], "within_s": REPORT_INTERVAL}
+    )

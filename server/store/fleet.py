@@ -1,4 +1,4 @@
-"""The fleet store: screens, their pending actions, workers' figures and the play log.
+"""The fleet store: screens, their pending actions, video walls, workers' figures, the play log.
 
 Kept apart from the channel's store (its own SQLite file, its own Redis keys) because it is
 written often (a report from every screen every few seconds): those writes must never look like
@@ -38,6 +38,14 @@ class Fleet(Protocol):
     async def command(self, screen_id: str, action: str, now: float) -> bool:
         """Queue an action for a known screen; False if there is no such screen."""
         ...
+
+    async def walls(self) -> list[Record]: ...
+
+    async def wall(self, wall_id: str) -> Record | None: ...
+
+    async def save_wall(self, wall_id: str, wall: Record) -> None: ...
+
+    async def delete_wall(self, wall_id: str) -> bool: ...
 
     async def put_figures(self, worker_id: str, figures: Record, now: float) -> None: ...
 

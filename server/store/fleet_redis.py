@@ -1,8 +1,9 @@
 """The fleet store on Redis: every worker on every machine sees the same screens and plays.
 
 Keys (under the channel's prefix): `screen:<id>` (the record, JSON) in the set `screens`;
-`screen-actions:<id>` a list of queued actions; `figures:<worker>` with an expiry; `plays` a
-hash of plays by "<start>|<video>" indexed by start in the sorted set `plays-by-start`, and
+`screen-actions:<id>` a list of queued actions; `walls` a hash of walls (JSON) by id;
+`figures:<worker>` with an expiry; `plays` a hash of plays by "<start>|<video>" indexed by
+start in the sorted set `plays-by-start`, and
 `play-screens:<start>|<video>` the set of screens that showed each.
 """
 
@@ -105,6 +106,20 @@ class RedisFleet:
             pipe.expire(key, 3600)
             await pipe.execute()
         return True
+
+    async def walls(self) -> list[Record]:
+        rows = await self._redis.hgetall(self._key("walls"))
+        return [json.loads(data) for data in rows.values()]
+
+    async def wall(self, wall_id: str) -> Record | None:
+        data = await self._redis.hget(self._key("walls"), wall_id)
+        return json.loads(data) if data else None
+
+    async def save_wall(self, wall_id: str, wall: Record) -> None:
+        await self._redis.hset(self._key("walls"), wall_id, json.dumps(wall))
+
+    async def delete_wall(self, wall_id: str) -> bool:
+        return bool(await self._redis.hdel(self._key("walls"), wall_id))
 
     async def put_figures(self, worker_id: str, figures: Record, now: float) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:

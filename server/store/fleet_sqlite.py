@@ -1,4 +1,8 @@
-"""The fleet store on the embedded SQLite file (fleet.db beside the channel's database)."""
+"""The fleet store on the embedded SQLite file (fleet.db beside the channel's database).
+
+Its schema only grows by new tables (CREATE TABLE IF NOT EXISTS at every start): an older
+fleet.db gains them in place, and its rows are JSON documents that take new keys freely.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ CREATE TABLE IF NOT EXISTS screens (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS screen_commands (
     screen_id TEXT NOT NULL, at REAL NOT NULL, action TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS screen_commands_screen ON screen_commands (screen_id);
+CREATE TABLE IF NOT EXISTS walls (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS worker_figures (
     worker_id TEXT PRIMARY KEY, data TEXT NOT NULL, seen REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS plays (
@@ -100,6 +105,25 @@ class SqliteFleet:
                 return False
             db.execute("INSERT INTO screen_commands VALUES (?, ?, ?)", (screen_id, now, action))
         return True
+
+    async def walls(self) -> list[Record]:
+        return [json.loads(data) for (data,) in self._db.execute("SELECT data FROM walls")]
+
+    async def wall(self, wall_id: str) -> Record | None:
+        row = self._db.execute("SELECT data FROM walls WHERE id = ?", (wall_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    async def save_wall(self, wall_id: str, wall: Record) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO walls VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                (wall_id, json.dumps(wall)),
+            )
+
+    async def delete_wall(self, wall_id: str) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM walls WHERE id = ?", (wall_id,)).rowcount > 0
 
     async def put_figures(self, worker_id: str, figures: Record, now: float) -> None:
         with self._transaction() as db:

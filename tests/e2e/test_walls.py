@@ -1,0 +1,237 @@
+"""Video walls in real Chromium: two pages as the tiles of a 2x1 wall show the two halves of one
+picture (frozen on the same frame, their screenshots side by side equal a plain page twice as
+wide), only one tile has sound, and a tile assigned from the console's Screens tab reaches its
+screen without a reload (the test pattern too). The console's walls pass axe at phone and TV
+size.
+
+One server, one browser for the module; the pages are small (480x270) to spare the CPU.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import av
+import httpx
+import pytest
+
+from ..live import LiveServer
+from .pagecheck import PHONE, TV, axe_violations, sideways_overflow, wait_until
+
+ADMIN = "walls-e2e-admin"
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+TILE = {"width": 480, "height": 270}
+PLAIN = {"width": 960, "height": 270}
+PLAYING = "window.simulcastStatus && simulcastStatus().playing"
+
+# Stop the page's engine and hold one frame: `t` s into `src` (this page's own video if none),
+# with nothing drawn over it (title, captions, hints).
+FREEZE = """async ([src, t]) => {
+  const player = window.simulcast.player;
+  player.tick = () => {};
+  player.startNext = async () => {};
+  player.clearSwitch();
+  for (const deck of player.decks) deck.el.pause();
+  const el = player.front.el;
+  for (const hide of ["title-card", "sound-hint", "screen-identify"]) {
+    const node = document.getElementById(hide);
+    if (node) node.hidden = true;
+  }
+  for (const deck of player.decks) for (const track of deck.el.textTracks) track.mode = "disabled";
+  if (src && el.src !== src) {
+    el.src = src;
+    await new Promise((resolve) => el.addEventListener("loadeddata", resolve, { once: true }));
+  }
+  el.pause();
+  await new Promise((resolve) => {
+    el.addEventListener("seeked", resolve, { once: true });
+    el.currentTime = t;
+  });
+  await Promise.race([
+    new Promise((resolve) => el.requestVideoFrameCallback(() => resolve())),
+    new Promise((resolve) => setTimeout(resolve, 1000)),
+  ]);
+  return el.src;
+}"""
+
+
+def poll(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"{what} within {timeout} s; last: {last!r}")
+
+
+def pixels(png: bytes) -> tuple[int, int, bytes]:
+    """A screenshot as width, height and packed RGB rows (PyAV decodes the PNG)."""
+    with av.open(io.BytesIO(png), format="png_pipe") as container:
+        frame = next(container.decode(video=0)).to_rgb()
+    plane, row = frame.planes[0], frame.width * 3
+    data = bytes(plane)
+    packed = b"".join(
+        data[y * plane.line_size : y * plane.line_size + row] for y in range(frame.height)
+    )
+    return frame.width, frame.height, packed
+
+
+def side_by_side(left: bytes, right: bytes, width: int, height: int) -> bytes:
+    row = width * 3
+    return b"".join(
+        left[y * row : (y + 1) * row] + right[y * row : (y + 1) * row] for y in range(height)
+    )
+
+
+def difference(a: bytes, b: bytes) -> float:
+    """Mean absolute difference of two RGB images of one size, 0-255."""
+    assert len(a) == len(b)
+    return sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(a)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with LiveServer(tmp_path_factory.mktemp("walls"), {"ADMIN_TOKEN": ADMIN}) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def wall(live: LiveServer, browser: Any) -> Iterator[dict[str, Any]]:
+    """Two tiles of a 2x1 wall from their addresses, and a plain page as wide as both."""
+    pages: dict[str, Any] = {}
+    contexts = []
+    for name, path, viewport in (
+        ("left", "/ambient?wall=2x1&tile=0,0&screen=Left", TILE),
+        ("right", "/ambient?wall=2x1&tile=1,0&screen=Right", TILE),
+        ("plain", "/ambient?screen=Plain", PLAIN),
+    ):
+        context = browser.new_context(viewport=viewport, device_scale_factor=1)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(live.url + path)
+        pages[name] = page
+    for page in pages.values():
+        wait_until(page, PLAYING, 60)
+    yield pages
+    for context in contexts:
+        context.close()
+
+
+def test_two_tiles_show_the_two_halves_of_one_frame(wall: dict[str, Any]) -> None:
+    left, right, plain = wall["left"], wall["right"], wall["plain"]
+    # Each tile knows its place; only the first plays sound (the other is muted for good).
+    assert left.evaluate("[simulcast.wall.col, simulcast.wall.silent, simulcast.player.muted]") == [
+        0,
+        False,
+        False,
+    ]
+    assert right.evaluate(
+        "[simulcast.wall.col, simulcast.wall.silent, simulcast.player.muted]"
+    ) == [
+        1,
+        True,
+        True,
+    ]
+    right.mouse.click(200, 100)  # a click turns sound on on a plain screen, not on a silent tile
+    assert right.evaluate("simulcast.player.muted") is True
+    assert plain.evaluate("simulcast.wall") is None
+    src = left.evaluate(FREEZE, [None, 1.5])
+    for page in (right, plain):
+        page.evaluate(FREEZE, [src, 1.5])
+    width, height, a = pixels(left.screenshot())
+    _, _, b = pixels(right.screenshot())
+    _, _, whole = pixels(plain.screenshot())
+    assert (width, height) == (TILE["width"], TILE["height"])
+    joined = side_by_side(a, b, width, height)
+    swapped = side_by_side(b, a, width, height)
+    # The right edge of the left tile runs on into the left edge of the right tile: the two
+    # tiles together are the plain page, pixel for pixel (bar scaling noise), while the same
+    # halves the wrong way round are far from it (the frame is not uniform).
+    assert difference(joined, whole) < 2.0
+    assert difference(swapped, whole) > 10.0
+
+
+def test_a_tile_assigned_in_the_console_reaches_its_screen(
+    live: LiveServer, wall: dict[str, Any], browser: Any
+) -> None:
+    plain = wall["plain"]
+    plain.evaluate("window.notReloaded = true")
+    context = browser.new_context(**TV)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(live.url + "/admin#screens")
+        page.fill("#token", ADMIN)
+        page.press("#token", "Enter")
+        page.wait_for_selector("#panel-screens tbody tr[data-id]")
+        # Make a wall with the form, from the keyboard.
+        page.focus("#wall-new-name")
+        page.keyboard.type("Lobby wall")
+        page.fill("#wall-new-layout", "2x1")
+        page.fill("#wall-new-bezel", "0")
+        page.press("#wall-new-height", "Enter")
+        page.wait_for_selector("#walls-list [data-wall]")
+        assert "Wall “Lobby wall” made" in page.inner_text("#screens-message")
+        walls = httpx.get(live.url + "/walls", headers=AUTH).json()["walls"]
+        assert [(w["name"], w["layout"]) for w in walls] == [("Lobby wall", "2x1")]
+        wall_id = walls[0]["id"]
+        # Put the plain screen on the wall's second tile.
+        page.get_by_label("Wall tile of Plain").select_option(f"{wall_id}:1,0")
+        page.wait_for_selector("#screens-message.ok")
+        # Within a report (5 s) the plain page is the right half of the wall: its picture is
+        # as large as the wall's, moved half a wall to the left. No reload.
+        placed = poll(
+            lambda: plain.evaluate("simulcast.wall && [simulcast.wall.id, simulcast.wall.col]"),
+            12,
+            "the tile reaching the screen",
+        )
+        assert placed == [wall_id, 1]
+        box = plain.evaluate(
+            "(({ left, width, height }) => [left, width, height])(simulcast.player.front.el.style)"
+        )
+        # A 2x1 wall of 960x270 screens is 1920x270; a 16:9 picture 480 wide, centred at 720.
+        assert box == ["-240px", "480px", "270px"]
+        assert plain.evaluate("window.notReloaded") is True
+        # The test pattern, switched on in the console, covers the screen within seconds.
+        page.locator(f"#wall-{wall_id}-pattern").check()
+        poll(lambda: plain.evaluate("!!document.getElementById('wall-pattern')"), 8, "the pattern")
+        # Live adjustment: the bezel typed in the console reaches the screen.
+        page.fill(f"#wall-{wall_id}-bezel_mm", "4")
+        page.locator(f"#wall-{wall_id}-bezel_mm").blur()
+        poll(lambda: plain.evaluate("simulcast.wall.bezel_mm") == 4, 8, "the new bezel")
+        assert axe_violations(page) == []
+        assert errors == []
+        # Off the wall again: the whole picture comes back.
+        page.get_by_label("Wall tile of Plain").select_option("")
+        poll(lambda: plain.evaluate("simulcast.wall === null"), 12, "the screen leaving the wall")
+        assert plain.evaluate("simulcast.player.front.el.style.left") == ""
+        assert plain.evaluate("!!document.getElementById('wall-pattern')") is False
+    finally:
+        context.close()
+
+
+def test_the_walls_console_fits_a_phone(
+    live: LiveServer, wall: dict[str, Any], browser: Any
+) -> None:
+    if not httpx.get(live.url + "/walls", headers=AUTH).json()["walls"]:
+        httpx.post(
+            live.url + "/walls", json={"name": "Phone wall", "layout": "2x2"}, headers=AUTH
+        ).raise_for_status()
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.goto(live.url + "/admin#screens")
+        page.fill("#token", ADMIN)
+        page.press("#token", "Enter")
+        page.wait_for_selector("#walls-list [data-wall]")
+        page.wait_for_selector("#panel-screens tbody select.wall-select")
+        assert axe_violations(page) == []
+        assert sideways_overflow(page) == 0
+    finally:
+        context.close()
