@@ -6,6 +6,11 @@ with jitter through a delaying proxy that also carries the media, a 4x slower CP
 at once), measures a window of play that crosses video switches, then kills the server for 10 s
 and watches the pages come back. Prints a readable report and one JSON line.
 
+`--engines chromium,chromium,firefox,webkit` opens plain pages in those engines instead: Debian's
+Chromium (Playwright), Firefox ESR (puppeteer-core over WebDriver BiDi) and WebKitGTK
+(WebKitWebDriver + MiniBrowser under Xvfb, Selenium), and reports every pair of engines.
+`--busy` runs a VP9 conversion beside (one core kept busy); the load average is printed.
+
 Truth does not come from the pages' own claims: a recorder (bench/_probe.py) logs every presented
 frame with its expected display time, the bench maps each page's clock to the server's by CDP round
 trips, and bench/_analysis.py compares what the pages showed at the same server instant.
@@ -34,13 +39,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import _analysis as an  # noqa: E402
+from bench._busy import start_busy_work  # noqa: E402
 from bench._probe import DRAIN, RECORDER, PageClock, parse_drain  # noqa: E402
+from tests import engines  # noqa: E402
 from tests.live import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     LiveServer,
     free_port,
     skew_script,
+    stop_process,
 )
 
 TRACE = "() => window.simulcast?.player?.trace?.splice(0) ?? []"
@@ -55,6 +63,7 @@ class Spec:
     skew_ms: float = 0.0
     proxied: bool = False
     cpu: float = 1.0
+    engine: str = "chromium"
 
     @property
     def adverse(self) -> bool:
@@ -81,18 +90,57 @@ MIX = [
 ]
 
 
-def specs_for(pages: int, plain: bool) -> list[Spec]:
+def specs_for(pages: int, plain: bool, engine_list: list[str]) -> list[Spec]:
+    if engine_list:
+        names = [
+            f"{e}-{engine_list[: i + 1].count(e)}" if engine_list.count(e) > 1 else e
+            for i, e in enumerate(engine_list)
+        ]
+        return [
+            Spec(name, "/" if name == "chromium-1" else "/ambient", engine=engine)
+            for name, engine in zip(names, engine_list, strict=True)
+        ]
     if plain:
         return [Spec(f"plain-{i + 1}", "/" if i % 2 else "/ambient") for i in range(pages)]
     extra = [Spec(f"plain-{i + 3}", "/" if i % 2 else "/ambient") for i in range(pages - 6)]
     return (MIX + extra)[:pages]
 
 
+class ChromiumTab:
+    """A Playwright page: evaluated directly, its clock read over CDP."""
+
+    def __init__(self, page: Any, cdp: Any) -> None:
+        self.page, self.cdp = page, cdp
+
+    async def evaluate(self, function: str) -> Any:
+        return await self.page.evaluate(function)
+
+    async def timed_now(self) -> tuple[float, float, float]:
+        t0 = time.time()
+        reply = await self.cdp.send(
+            "Runtime.evaluate", {"expression": "performance.now()", "returnByValue": True}
+        )
+        return t0, time.time(), float(reply["result"]["value"])
+
+
+class ThreadedTab:
+    """A Firefox or WebKit page of tests/engines.py (blocking calls), run off the event loop."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+
+    async def evaluate(self, function: str) -> Any:
+        return await asyncio.to_thread(self.page.evaluate, function)
+
+    async def timed_now(self) -> tuple[float, float, float]:
+        result: tuple[float, float, float] = await asyncio.to_thread(self.page.timed_now)
+        return result
+
+
 @dataclass
 class Client:
     spec: Spec
-    page: Any
-    cdp: Any
+    page: Any  # ChromiumTab or ThreadedTab
     clock: PageClock = field(default_factory=PageClock)
     frames: list[list[Any]] = field(default_factory=list)
     events: list[list[Any]] = field(default_factory=list)
@@ -108,7 +156,53 @@ class Client:
             status = await self.page.evaluate(STATUS)
             if status:
                 self.statuses.append(status)
-            await self.clock.measure(self.cdp, 2)
+            await self.clock.measure(self.page.timed_now, 2)
+
+
+class Browsers:
+    """The engines' browsers, started when a page first needs one; closes them all."""
+
+    def __init__(self, playwright: Any) -> None:
+        self.playwright = playwright
+        self.chromium: Any = None
+        self.firefox: engines.FirefoxBrowser | None = None
+        self.webkits: list[engines.WebKitPage] = []
+        self.versions: dict[str, str] = {}
+
+    async def open(self, spec: Spec, server_url: str, proxy_url: str) -> Client:
+        if spec.engine == "chromium":
+            if self.chromium is None:
+                self.chromium = await self.playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=CHROMIUM_ARGS
+                )
+                self.versions["chromium"] = "Chromium " + self.chromium.version
+            return await open_client(self.chromium, spec, server_url, proxy_url)
+        url = server_url + spec.path
+        if spec.engine == "firefox":
+            if self.firefox is None:
+                self.firefox = await asyncio.to_thread(engines.FirefoxBrowser)
+                self.versions["firefox"] = self.firefox.version
+            page = await asyncio.to_thread(self.firefox.open, url, 640, 360, [RECORDER])
+        elif spec.engine == "webkit":
+            page = await asyncio.to_thread(engines.WebKitPage, url, 640, 360)
+            self.webkits.append(page)
+            self.versions["webkit"] = page.version
+        else:
+            raise SystemExit(f"unknown engine {spec.engine!r}: chromium, firefox or webkit")
+        tab = ThreadedTab(page)
+        client = Client(spec, tab)
+        # Again after load: WebKit's WebDriver has no init scripts (the recorder runs once).
+        await tab.evaluate(f"() => {{ {RECORDER} }}")
+        await client.clock.measure(tab.timed_now, 10)
+        return client
+
+    async def close(self) -> None:
+        if self.chromium is not None:
+            await self.chromium.close()
+        if self.firefox is not None:
+            await asyncio.to_thread(self.firefox.close)
+        for page in self.webkits:
+            await asyncio.to_thread(page.close)
 
 
 async def open_client(browser: Any, spec: Spec, server_url: str, proxy_url: str) -> Client:
@@ -120,9 +214,9 @@ async def open_client(browser: Any, spec: Spec, server_url: str, proxy_url: str)
     cdp = await context.new_cdp_session(page)
     if spec.cpu > 1:
         await cdp.send("Emulation.setCPUThrottlingRate", {"rate": spec.cpu})
-    client = Client(spec, page, cdp)
+    client = Client(spec, ChromiumTab(page, cdp))
     await page.goto((proxy_url if spec.proxied else server_url) + spec.path)
-    await client.clock.measure(cdp, 10)
+    await client.clock.measure(client.page.timed_now, 10)
     return client
 
 
@@ -168,7 +262,9 @@ def next_switch(states: list[dict[str, Any]], after: float) -> float:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from playwright.async_api import async_playwright
 
-    specs = specs_for(args.pages, args.plain)
+    specs = specs_for(args.pages, args.plain, [e for e in args.engines.split(",") if e])
+    busy = start_busy_work() if args.busy else None
+    load_before = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="simulcast-bench-"))
     env = {"STATIC_DIR": str(Path(args.static_dir).resolve())} if args.static_dir else {}
     server = LiveServer(workdir, env)
@@ -194,11 +290,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     clients: list[Client] = []
     try:
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            version = browser.version
+            browsers = Browsers(playwright)
             for spec in specs:
                 clients.append(
-                    await open_client(browser, spec, server.url, f"http://127.0.0.1:{proxy_port}")
+                    await browsers.open(spec, server.url, f"http://127.0.0.1:{proxy_port}")
                 )
                 await clients[-1].poll()
                 await asyncio.sleep(args.stagger)
@@ -222,13 +317,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 marks["end"] = time.time()
             for client in clients:
                 await client.poll()
-            await browser.close()
+            await browsers.close()
     finally:
         for task in tasks:
             task.cancel()
         proxy.terminate()
         proxy.wait()
         server.stop()
+        stop_process(busy)
         if args.keep:
             print(f"server folder and logs kept in {workdir}", file=sys.stderr)
         else:
@@ -249,14 +345,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             },
         }
         Path(args.dump).write_text(json.dumps(dump))
-    return report(clients, states, marks, version, args)
+    result = report(clients, states, marks, browsers.versions, args)
+    result["load_average"] = {"before": load_before, "after": os.getloadavg()[0]}
+    result["busy"] = args.busy
+    return result
 
 
 def report(
     clients: list[Client],
     states: list[dict[str, Any]],
     marks: dict[str, float],
-    version: str,
+    versions: dict[str, str],
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     schedule = an.schedule_from_states(states)
@@ -280,7 +379,7 @@ def report(
 
     result: dict[str, Any] = {
         "bench": "sync",
-        "chromium": version,
+        "browsers": versions,
         "pages": len(clients),
         "seconds": round(t1 - t0, 1),
         "switches": sum(1 for i in schedule if t0 <= i.start <= t1),
@@ -288,8 +387,19 @@ def report(
         "all_pairs": summary(list(pairs.values())),
         "plain_pairs": summary(plain_pairs),
         "adverse_pairs": summary(adverse_pairs),
+        "engine_pairs": {},
         "clients": {},
     }
+    engine_of = {c.spec.name: c.spec.engine for c in clients}
+    by_engines: dict[str, list[list[float]]] = {}
+    for (a, b), values in pairs.items():
+        if a not in adverse and b not in adverse:
+            key = "/".join(sorted((engine_of[a], engine_of[b])))
+            by_engines.setdefault(key, []).append(values)
+    if len(set(engine_of.values())) > 1:
+        result["engine_pairs"] = {
+            key: summary(groups) for key, groups in sorted(by_engines.items())
+        }
     plain_names = [n for n in tracks if n not in adverse]
     for client in clients:
         name, off = client.spec.name, client.clock.offset_ms
@@ -315,6 +425,8 @@ def report(
             and tr.error_at((s["at"] + off) / 1000) is not None
         ]
         entry = {
+            "engine": client.spec.engine,
+            "truth": "media clock" if any(f[4] == -1 for f in client.frames) else "frames",
             "adversity": client.spec.describe(),
             "join_s": an.join_time(tr, client.clock.server_time(0)),
             "schedule_p50_ms": p50 * 1000,
@@ -361,22 +473,27 @@ COLUMNS = (  # header, width, how to show a client's entry
 )
 
 LEGEND = """\
-join: s from navigation to on schedule (within 50 ms, held 1 s); sched: median error to the
-schedule, ms (+ ahead); |p95|: p95 of its absolute value; vsPln95: p95 offset to the plain
-pages; seeks: seeks in the window; rate range, chg: playbackRate extremes and changes in the
-window; gap: longest hold between the last frame of a video and the first of the next, ms
-(33 = seamless); black: longest spell with no video frame in front, ms; claim: median
-|page's own offsetMs - truth|, ms; recon: s from the server's return to the page's stream
-reconnecting; recov: s from its return until within 50 ms (100 adverse) of the schedule,
+truth: what the page's error is judged on: "frames" (requestVideoFrameCallback: the frames
+presented and when) or "media clock" (currentTime at each animation frame, where the engine has
+no frame callback); join: s from navigation to on schedule (within 50 ms, held 1 s); sched:
+median error to the schedule, ms (+ ahead); |p95|: p95 of its absolute value; vsPln95: p95
+offset to the plain pages; seeks: seeks in the window; rate range, chg: playbackRate extremes
+and changes in the window; gap: longest hold between the last frame of a video and the first of
+the next, ms (33 = seamless); black: longest spell with no video frame in front, ms; claim:
+median |page's own offsetMs - truth|, ms; recon: s from the server's return to the page's
+stream reconnecting; recov: s from its return until within 50 ms (100 adverse) of the schedule,
 held 1 s; out: largest error while it was away, ms."""
 
 
 def print_report(result: dict[str, Any]) -> None:
     away = result.get("server_away_s")
+    load = result["load_average"]
     print(
         f"\nSimulcast sync bench: {result['pages']} pages, {result['seconds']} s window, "
         f"{result['switches']} switches, server away {away} s; "
-        f"Chromium {result['chromium']}, {os.cpu_count()} cores"
+        f"{', '.join(result['browsers'].values())}; {os.cpu_count()} cores, load average "
+        f"{load['before']:.1f} -> {load['after']:.1f}"
+        + (" (a VP9 conversion running beside)" if result["busy"] else "")
     )
     print("Inter-client offset (frames on screen at the same server instant, every 50 ms):")
     targets = {"plain_pairs": "target p50 < 33, p95 < 50", "adverse_pairs": "target p95 < 100"}
@@ -386,11 +503,19 @@ def print_report(result: dict[str, Any]) -> None:
             f"  {key:14s} ({s['pairs']:2d}) p50 {s['p50_ms']:6.1f}  p95 {s['p95_ms']:6.1f}  "
             f"max {s['max_ms']:6.1f} ms   {targets.get(key, '')}"
         )
+    if result["engine_pairs"]:
+        print("Per pair of engines (target p95 < 17, max < 50):")
+        for key, s in result["engine_pairs"].items():
+            print(
+                f"  {key:22s} ({s['pairs']:2d}) p50 {s['p50_ms']:6.1f}  p95 {s['p95_ms']:6.1f}  "
+                f"max {s['max_ms']:6.1f} ms"
+            )
     print()
-    print(f"{'client':10s} {'adversity':31s} " + " ".join(f"{h:>{w}s}" for h, w, _ in COLUMNS))
+    header = f"{'client':10s} {'adversity':31s} {'truth':11s} "
+    print(header + " ".join(f"{h:>{w}s}" for h, w, _ in COLUMNS))
     for name, c in result["clients"].items():
         cells = " ".join(f"{show(c):>{w}s}" for _, w, show in COLUMNS)
-        print(f"{name:10s} {c['adversity']:31s} {cells}")
+        print(f"{name:10s} {c['adversity']:31s} {c['truth']:11s} {cells}")
     print()
     print(LEGEND)
 
@@ -400,6 +525,12 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the window")
     parser.add_argument("--plain", action="store_true", help="no adverse pages")
+    parser.add_argument(
+        "--engines",
+        default="",
+        help="plain pages in these engines instead, e.g. chromium,chromium,firefox,webkit",
+    )
+    parser.add_argument("--busy", action="store_true", help="a VP9 conversion runs beside")
     parser.add_argument("--stagger", type=float, default=1.5, help="s between page opens")
     parser.add_argument("--rtt", type=float, default=150.0, help="proxied path round trip, ms")
     parser.add_argument("--jitter", type=float, default=20.0, help="jitter each way, ms")

@@ -13,8 +13,11 @@ if (( want_tests )); then
   # chromium: e2e tests; redis-server: multi-worker tests; nginx-light: media benchmark and the
   # X-Accel-Redirect test; libnginx-mod-nchan: the FANOUT=nchan test and benchmark;
   # xvfb + libgl1/libegl1/fonts: the kiosk's Qt WebEngine; ffmpeg: samples;
-  # systemd: systemd-analyze checks examples/simulcast.service.
-  apt_packages+=(chromium redis-server nginx-light libnginx-mod-nchan xvfb ffmpeg fonts-dejavu-core systemd
+  # systemd: systemd-analyze checks examples/simulcast.service; firefox-esr, webkit2gtk-driver
+  # (WebKitWebDriver + MiniBrowser) and GStreamer's good plugins (WebM in WebKitGTK): the sync
+  # tests and bench/sync.py in other engines than Chromium.
+  apt_packages+=(firefox-esr webkit2gtk-driver gstreamer1.0-plugins-good gstreamer1.0-plugins-base
+                 chromium redis-server nginx-light libnginx-mod-nchan xvfb ffmpeg fonts-dejavu-core systemd
                  libgl1 libegl1 libxkbcommon0 libnss3 libxcomposite1 libxdamage1 libxrandr2
                  libxtst6 libxkbfile1 libasound2 libfontconfig1 libdbus-1-3)
   # npm: axe-core for the e2e tests. Only from Debian when no npm is on the PATH: Debian's npm
@@ -44,8 +47,11 @@ fi
 # (scripts/lock.sh makes them from the requirements*.txt inputs).
 if (( want_tests )); then
   .venv/bin/pip install -q --require-hashes -r requirements-dev.lock
-  # axe-core (accessibility checks injected into the pages by the e2e tests), from package-lock.json.
-  [[ -f node_modules/axe-core/axe.min.js ]] || npm ci --no-audit --no-fund --silent
+  # From package-lock.json: axe-core (accessibility checks injected into the pages by the e2e
+  # tests) and puppeteer-core (drives Debian's firefox-esr; it never downloads a browser).
+  if [[ ! -f node_modules/axe-core/axe.min.js || ! -d node_modules/puppeteer-core ]]; then
+    PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
+  fi
 else
   .venv/bin/pip install -q --require-hashes -r requirements.lock
 fi

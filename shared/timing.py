@@ -22,18 +22,27 @@ RATE_STEP = 0.01
 REST_OFFSET = 0.003
 REST_SWING = 0.0015
 KEEP_SAMPLES = 3
+BOUND_SAMPLES = 8
+BOUND_SLACK = 1
 FRAME_WINDOW = 300
 LATENCY_GAIN = 0.5
 LATENCY_STEP = 0.03
 MAX_LATENCY = 0.4
 MIN_LEAD = 0.12
 MAX_LEAD = 3.0
+PRESENTATION_MIN = 8
+PRESENTATION_MAX = 0.05
+RATE_COST_MIN = 3
+RATE_COST_LIMIT = 0.01
+STILL_BAND = 0.035
 
 
 @dataclass(frozen=True)
 class Sample:
     rtt: float
     offset: float
+    lo: float | None = None  # bounds the script's own timing puts on the offset (ms)
+    hi: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,10 +72,28 @@ def clock_sample(t0: float, server_time: float, t1: float) -> Sample:
     return Sample(rtt=t1 - t0, offset=server_time * 1000 - (t0 + t1) / 2)
 
 
+def bounded_sample(
+    request_start: float, server_time: float, response_start: float, t0: float, t1: float
+) -> Sample:
+    sample = clock_sample(request_start, server_time, response_start)
+    server = server_time * 1000
+    return Sample(sample.rtt, sample.offset, server - t1 - BOUND_SLACK, server - t0 + BOUND_SLACK)
+
+
 def estimate_offset(samples: Sequence[Sample], keep: int = KEEP_SAMPLES) -> float | None:
+    """See estimateOffset in timing.js: why script-timed brackets bound network-stack samples."""
     if not samples:
         return None
-    best = sorted(samples, key=lambda s: s.rtt)[:keep]
+    brackets = [
+        (s.lo, s.hi) for s in samples[-BOUND_SAMPLES:] if s.lo is not None and s.hi is not None
+    ]
+    lo = max((b[0] for b in brackets), default=-math.inf)
+    hi = min((b[1] for b in brackets), default=math.inf)
+    bounded = bool(brackets) and lo <= hi
+    fits = [s for s in samples if not bounded or lo <= s.offset <= hi]
+    if not fits:
+        return (lo + hi) / 2
+    best = sorted(fits, key=lambda s: s.rtt)[:keep]
     return _median([s.offset for s in best])
 
 
@@ -124,6 +151,20 @@ def learn_latency(latency: float, lead_used: float, observed_error: float) -> fl
 def next_seek_lead(lead: float, took_seconds: float) -> float:
     wanted = took_seconds * 1.5 + 0.08
     return _clamp(wanted if wanted > lead else (lead + wanted) / 2, MIN_LEAD, MAX_LEAD)
+
+
+def presentation_lag(differences: Sequence[float]) -> float | None:
+    usable = [d for d in differences if abs(d) <= PRESENTATION_MAX]
+    return sum(usable) / len(usable) if len(usable) >= PRESENTATION_MIN else None
+
+
+def rate_change_cost(residuals: Sequence[float]) -> float | None:
+    return _median(residuals) if len(residuals) >= RATE_COST_MIN else None
+
+
+def still_step(error: float, seek_above: float = STILL_BAND) -> Step:
+    seek = not math.isfinite(error) or abs(error) > seek_above
+    return Step(seek=seek, rate=1.0, resting=not seek)
 
 
 Item = Mapping[str, Any]

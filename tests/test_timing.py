@@ -24,7 +24,16 @@ IDS = [f"{name}: {case['note']}" for name, case in CASES]
 def python_call(name: str, args: list[Any]) -> Any:
     """Call the Python twin with the JS-shaped arguments and return a JS-shaped result."""
     if name == "clockSample":
-        return asdict(t.clock_sample(*args))
+        return {k: v for k, v in asdict(t.clock_sample(*args)).items() if v is not None}
+    if name == "boundedSample":
+        return asdict(t.bounded_sample(*args))
+    if name == "presentationLag":
+        return t.presentation_lag(*args)
+    if name == "rateChangeCost":
+        return t.rate_change_cost(*args)
+    if name == "stillStep":
+        error, band = args
+        return asdict(t.still_step(math.nan if error is None else error, band))
     if name == "estimateOffset":
         samples, keep = args
         return t.estimate_offset([t.Sample(**s) for s in samples], keep)

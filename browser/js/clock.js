@@ -2,9 +2,10 @@
 // never trusts its own wall clock: it measures on performance.now() (monotonic) and adds the
 // estimated offset, so a device whose clock is an hour off still plays on the right frame.
 // The round trip is timed by the network stack (Resource Timing) where it can be, so a busy or
-// throttled main thread does not lengthen one direction.
+// throttled main thread does not lengthen one direction; the script's own reads around fetch()
+// bound what the network stack says (see estimateOffset), since engines fill it differently.
 
-import { clockSample, estimateOffset } from "./timing.js";
+import { boundedSample, estimateOffset } from "./timing.js";
 
 const CLOCK_REFRESH = [2000, 6000, 15000]; // ms between clock re-measurements (then the last)
 const MAX_SAMPLES = 24; // clock samples remembered (old ones age out as the path changes)
@@ -52,8 +53,8 @@ export class ServerClock {
     const precise = entry && entry.requestStart > 0 && entry.responseStart >= entry.requestStart;
     this.samples.push(
       precise
-        ? clockSample(entry.requestStart, serverTime, entry.responseStart)
-        : clockSample(t0, serverTime, t1),
+        ? boundedSample(entry.requestStart, serverTime, entry.responseStart, t0, t1)
+        : boundedSample(t0, serverTime, t1, t0, t1),
     );
     if (this.samples.length > MAX_SAMPLES) this.samples.shift();
     this.offset = estimateOffset(this.samples);

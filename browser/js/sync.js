@@ -12,7 +12,12 @@
 //   0.3 % of 1 (Chromium loses ~21 ms each time it re-enters time-stretching), and seeks only
 //   when far off (> 1 s, or > 0.25 s after a stall). requestVideoFrameCallback tells what is on
 //   screen: it detects stalls and is what status() reports; its error moves in whole vsyncs,
-//   so it is not fed back.
+//   so it is not fed back directly: what is steered is the media clock less the lag of the
+//   frames behind it, learnt here (engines report currentTime differently against the frame
+//   they show).
+// - Each engine is measured, not named: the start latency, that lag, and what a rate change
+//   costs. Where a change sets playback back (WebKitGTK: every change is a pipeline seek,
+//   20-560 ms lost), the player goes still: rate 1, and a timed re-join when a frame off.
 //
 // Position on the schedule = server now - start_time of the item. That is all the server sends.
 
@@ -23,9 +28,13 @@ import {
   learnLatency,
   MAX_RATE_DELTA,
   nextSeekLead,
+  presentationLag,
+  RATE_COST_LIMIT,
+  rateChangeCost,
   REST_OFFSET,
   SEEK_THRESHOLD,
   STALL_SEEK_THRESHOLD,
+  stillStep,
 } from "./timing.js";
 
 const CONTROL_INTERVAL = 250; // ms between controller steps
@@ -36,6 +45,10 @@ const LATE_SWITCH = 0.15; // s: a switch later than this seeks in instead of cat
 const CATCH_UP = 1.5; // s over which a start that came late makes up for it (rate <= 1.05)
 const STALL_AFTER = 500; // ms without a presented frame while playing counts as a stall
 const LEARN_FRAMES = 4; // frames after a start that the latency is learnt from
+const PLAY_TIMEOUT = 3000; // ms: a play() whose promise never settles (WebKitGTK) stops waiting
+const LAG_READINGS = 40; // frames-vs-media-clock differences kept (10 s of controller steps)
+const COST_READINGS = 9; // rate changes whose cost is kept
+const STILL_REJOIN_AFTER = 5000; // ms: when still, re-join at most this often
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -157,6 +170,12 @@ export class SyncPlayer {
     this.starting = false; // a timed start is under way
     this.seekLead = SEEK_LEAD;
     this.latency = { sound: START_LATENCY, muted: START_LATENCY }; // learnt, per mute state
+    this.lags = []; // media clock error - frames' error (s), per controller step
+    this.lag = 0; // s: how far the frames on screen trail the media clock (learnt)
+    this.costs = []; // unexplained error steps right after rate changes (s)
+    this.still = false; // rate changes cost more than they correct here: rate 1, re-joins
+    this.lastStep = null; // {deck, item, at, error, rate, changed}: the previous control step
+    this.lastJoin = 0; // performance.now() of the last join
     this.switchTimer = null;
     this.shownItemId = null;
     this.trace = []; // the last minute of controller steps, for diagnosis
@@ -276,6 +295,7 @@ export class SyncPlayer {
     this.active = deck;
     this.clearSwitch();
     this.seeks += 1;
+    this.lastJoin = performance.now();
     const current = () => this.active === deck && same(deck.item, item);
     try {
       if (!same(deck.item, item)) deck.load(item);
@@ -311,9 +331,10 @@ export class SyncPlayer {
     // A late start (a busy main thread fires timers late) begins a little fast instead.
     const lead = due - this.clock.now();
     const late = Math.max(0, this.startLatency - lead);
-    // Never exactly 1: see controlStep in timing.js.
+    // Never exactly 1 (see controlStep in timing.js), unless changes cost here.
     const faster = Math.min(MAX_RATE_DELTA, Math.max(REST_OFFSET, late / CATCH_UP));
-    const rate = Math.round((1 + faster) * 10000) / 10000;
+    const rate = this.still ? 1 : Math.round((1 + faster) * 10000) / 10000;
+    this.lastStep = null;
     this.control = { rate, resting: false };
     this.setRate(deck.el, rate);
     const calledAt = performance.now();
@@ -327,7 +348,7 @@ export class SyncPlayer {
     };
     setTimeout(reveal, Math.max(0, (due - this.clock.now()) * 1000));
     const frames = await deck.framesAfter(position, LEARN_FRAMES, 1000);
-    await started;
+    await Promise.race([started, sleep(PLAY_TIMEOUT)]);
     reveal();
     const error = frames.length ? this.error(deck, item) : null;
     // Far off already (the pipeline started very late on a starved machine): as after a
@@ -366,13 +387,20 @@ export class SyncPlayer {
     await this.start(this.active);
   }
 
+  // The error the controller steers (s, + ahead): the media clock's, less the learnt lag of
+  // the frames on screen behind it, so that the frames land on time in every engine.
+  error(deck, item) {
+    const media = this.mediaError(deck, item);
+    return media === null ? null : media - this.lag;
+  }
+
   // How far the deck's media clock is from the schedule (s, + ahead): the median of its recent
   // readings (one per presented frame), or null while it has nothing to say (loading, paused).
   // currentTime is the pipeline's clock and moves continuously; presented frames follow it on
   // the display's vsync grid, so their error jumps by a vsync or a whole frame whenever the
   // renderer re-phases or drops one: exact as truth, jumpy as feedback. The controller steers
   // this one (a shown frame then lands within about half a vsync of its time).
-  error(deck, item) {
+  mediaError(deck, item) {
     const el = deck.el;
     if (el.paused || el.seeking || el.readyState < 2) return null;
     const args = [performance.now(), this.clock.offset, item.start_time, el.playbackRate];
@@ -399,19 +427,53 @@ export class SyncPlayer {
     }
     const fresh = deck.fresh(performance.now());
     if (!fresh && !el.paused) deck.stall(); // no frames: waiting for data, or frozen
-    const error = this.error(deck, item);
-    if (error === null) return;
+    const media = this.mediaError(deck, item);
+    if (media === null) return;
+    const shown = this.displayError(deck, item);
+    if (fresh && shown !== null) this.learnLag(media - shown);
+    const error = media - this.lag;
+    const nowMs = performance.now();
+    this.learnRateCost(deck, item, nowMs, error);
     const seekAbove = deck.stalled ? STALL_SEEK_THRESHOLD : SEEK_THRESHOLD;
     if (fresh) deck.stalled = false;
-    const step = controlStep(error, this.control, seekAbove);
+    let step = controlStep(error, this.control, seekAbove);
+    if (this.still && !step.seek) {
+      step = stillStep(error);
+      if (step.seek && nowMs - this.lastJoin < STILL_REJOIN_AFTER) step = { ...step, seek: false };
+    }
     this.control = step;
     if (step.seek) {
+      this.lastStep = null;
       this.join(item, deck);
       return;
     }
+    const changed = el.playbackRate !== step.rate;
     this.setRate(el, step.rate);
-    this.trace.push([performance.now(), error, this.displayError(deck, item), step.rate]);
+    this.lastStep = { deck, item, at: nowMs, error, rate: step.rate, changed };
+    this.trace.push([nowMs, error, shown, step.rate]);
     if (this.trace.length > 240) this.trace.shift();
+  }
+
+  learnLag(difference) {
+    this.lags.push(difference);
+    if (this.lags.length > LAG_READINGS) this.lags.shift();
+    this.lag = presentationLag(this.lags) ?? this.lag;
+  }
+
+  // The error step since the previous control step that its rate does not explain, kept when
+  // that step changed the rate: what a change costs here. Costly changes make the player still.
+  learnRateCost(deck, item, nowMs, error) {
+    const last = this.lastStep;
+    if (!last || last.deck !== deck || !same(last.item, item) || !last.changed) return;
+    if (nowMs - last.at > 2 * CONTROL_INTERVAL) return; // a gap (busy thread): not comparable
+    const residual = error - last.error - ((last.rate - 1) * (nowMs - last.at)) / 1000;
+    this.costs.push(residual);
+    if (this.costs.length > COST_READINGS) this.costs.shift();
+    const cost = rateChangeCost(this.costs);
+    if (cost !== null && Math.abs(cost) > RATE_COST_LIMIT && !this.still) {
+      this.still = true;
+      this.setRate(deck.el, 1);
+    }
   }
 
   onMediaError(deck) {
@@ -433,7 +495,7 @@ export class SyncPlayer {
     const item = deck.item;
     const ready = this.clock.ready && !!item;
     const expected = ready ? this.clock.now() - item.start_time : null;
-    const media = ready ? this.error(deck, item) : null;
+    const media = ready ? this.mediaError(deck, item) : null;
     const shown = ready ? this.displayError(deck, item) : null;
     const error = shown ?? media;
     const el = deck.el;
@@ -455,6 +517,9 @@ export class SyncPlayer {
       mediaOffsetMs: media === null ? null : media * 1000,
       startLatencyMs: this.startLatency * 1000,
       seekLeadMs: this.seekLead * 1000,
+      frameLagMs: this.lag * 1000,
+      rateChangeCostMs: (rateChangeCost(this.costs) ?? Number.NaN) * 1000,
+      still: this.still,
     };
   }
 }

@@ -15,12 +15,19 @@ export const RATE_STEP = 0.01; // largest rate change per control step, so chang
 export const REST_OFFSET = 0.003; // the rate never comes closer to 1 than this (see controlStep)
 export const REST_SWING = 0.0015; // s: at rest, the slow drift turns round this far past 0
 export const KEEP_SAMPLES = 3; // the lowest-delay clock samples the estimate is taken from
+export const BOUND_SAMPLES = 8; // the latest samples whose script-timed brackets bound the offset
+export const BOUND_SLACK = 1; // ms: coarse timers (Firefox rounds performance.now() to 1 ms)
 export const FRAME_WINDOW = 300; // ms of recent presented frames the error is taken from
 export const LATENCY_GAIN = 0.5; // how fast the learnt start latency follows what it observes
 export const LATENCY_STEP = 0.03; // s: most it moves per start (one starved start teaches little)
 export const MAX_LATENCY = 0.4; // s: bounds of the learnt start latency
 export const MIN_LEAD = 0.12; // s: bounds of the seek lead (how far ahead a join seeks)
 export const MAX_LEAD = 3.0;
+export const PRESENTATION_MIN = 8; // readings before the frames-vs-media-clock lag is trusted
+export const PRESENTATION_MAX = 0.05; // s: larger differences are hitches, not the pipeline's lag
+export const RATE_COST_MIN = 3; // rate changes observed before their cost is trusted
+export const RATE_COST_LIMIT = 0.01; // s: a rate change that moves playback more is a hitch
+export const STILL_BAND = 0.035; // s: with costly rate changes, an error this large re-joins
 
 const clamp = (x, lo, hi) => Math.min(hi, Math.max(lo, x));
 
@@ -36,11 +43,29 @@ export function clockSample(t0, serverTime, t1) {
   return { rtt: t1 - t0, offset: serverTime * 1000 - (t0 + t1) / 2 };
 }
 
+// A sample timed by the network stack (Resource Timing: requestStart, responseStart), with the
+// bounds that the script's own reads around fetch() (t0, t1) put on the offset: the server read
+// its clock after t0 and before t1, whatever any engine's network stack reports.
+export function boundedSample(requestStart, serverTime, responseStart, t0, t1) {
+  const sample = clockSample(requestStart, serverTime, responseStart);
+  const server = serverTime * 1000;
+  return { ...sample, lo: server - t1 - BOUND_SLACK, hi: server - t0 + BOUND_SLACK };
+}
+
 // The offset (server ms - local ms) from the samples with the least delay: those had the least
 // room for queueing to make the two directions unequal. Median, to shrug off one outlier.
+// Samples with bounds (lo, hi: ms) must agree with all of the latest BOUND_SAMPLES brackets:
+// a network stack that stamps a request late (seen in Firefox, both stamps equal and tens of
+// ms late) looks like the quickest sample of all, and only the script's brackets expose it.
 export function estimateOffset(samples, keep = KEEP_SAMPLES) {
   if (samples.length === 0) return null;
-  const best = [...samples].sort((a, b) => a.rtt - b.rtt).slice(0, keep);
+  const bracketed = samples.slice(-BOUND_SAMPLES).filter((s) => s.lo !== undefined);
+  const lo = Math.max(...bracketed.map((s) => s.lo));
+  const hi = Math.min(...bracketed.map((s) => s.hi));
+  const bounded = bracketed.length > 0 && lo <= hi; // else the server's clock stepped: ignore
+  const fits = samples.filter((s) => !bounded || (s.offset >= lo && s.offset <= hi));
+  if (fits.length === 0) return (lo + hi) / 2;
+  const best = [...fits].sort((a, b) => a.rtt - b.rtt).slice(0, keep);
   return median(best.map((s) => s.offset));
 }
 
@@ -102,6 +127,34 @@ export function learnLatency(latency, leadUsed, observedError) {
 export function nextSeekLead(lead, tookSeconds) {
   const wanted = tookSeconds * 1.5 + 0.08;
   return clamp(wanted > lead ? wanted : (lead + wanted) / 2, MIN_LEAD, MAX_LEAD);
+}
+
+// How far the frames on screen trail the media clock (s; + : frames behind), from recent
+// readings of both errors' difference: engines report currentTime differently against the
+// frame they show (Firefox's frames trail it by ~7 ms, measured). A mean, not a median: frames
+// land on a vsync grid, so the readings are two-valued (a vsync apart) and a median would flip
+// between the two. null until PRESENTATION_MIN readings within PRESENTATION_MAX (a stall is
+// not lag).
+export function presentationLag(differences) {
+  const usable = differences.filter((d) => Math.abs(d) <= PRESENTATION_MAX);
+  if (usable.length < PRESENTATION_MIN) return null;
+  return usable.reduce((sum, d) => sum + d, 0) / usable.length;
+}
+
+// What a playbackRate change costs here (s; - : playback set back), from the unexplained
+// error steps right after each change: residual = error - previous error - (rate - 1) * dt.
+// Measured: ~0 in Firefox, ~0 in Chromium outside its band around 1 (-21 ms crossing it),
+// -20 to -560 ms in WebKitGTK (each change is a flushing pipeline seek). null until
+// RATE_COST_MIN changes were seen.
+export function rateChangeCost(residuals) {
+  return residuals.length >= RATE_COST_MIN ? median(residuals) : null;
+}
+
+// One step where rate changes cost more than they correct: the rate stays at 1 and an error
+// beyond STILL_BAND (a frame at 30 fps) re-joins, a seek timed by the learnt start latency.
+export function stillStep(error, seekAbove = STILL_BAND) {
+  const seek = !Number.isFinite(error) || Math.abs(error) > seekAbove;
+  return { seek, rate: 1, resting: !seek };
 }
 
 // Which item of the schedule plays at serverNow: the last one that has started.
