@@ -111,6 +111,31 @@ def test_bezels_hide_the_picture_like_a_window_so_lines_stay_straight() -> None:
     assert abs(enters - (exits + seam * slope)) < 1e-6
 
 
+def test_a_screen_crops_only_what_it_shows_of_the_video() -> None:
+    view = {"width": 960, "height": 540}
+    video = {"width": 1280, "height": 720}
+    left_tile, corner, letterbox = geometry(
+        [
+            # 2x1 of 16:9: the picture (960 wide) centred; the left tile shows its left half
+            # in its own right half, from the left half of the video's pixels.
+            ("cropOf", [{"left": 480, "top": 0, "width": 960, "height": 540}, view, video]),
+            # 2x2, bottom-right tile: the picture's bottom-right quarter fills the screen.
+            ("cropOf", [{"left": -960, "top": -540, "width": 1920, "height": 1080}, view, video]),
+            # A tile the picture does not reach (all letterbox).
+            ("cropOf", [{"left": 960, "top": 0, "width": 960, "height": 540}, view, video]),
+        ]
+    )
+    assert left_tile == {
+        "box": {"left": 480, "top": 0, "width": 480, "height": 540},
+        "inset": {"top": 0, "right": 640, "bottom": 0, "left": 0},
+    }
+    assert corner == {
+        "box": {"left": 0, "top": 0, "width": 960, "height": 540},
+        "inset": {"top": 360, "right": 0, "bottom": 0, "left": 640},
+    }
+    assert letterbox is None
+
+
 def test_an_unmeasured_screen_counts_css_pixels_at_96_dpi() -> None:
     view = {"width": 960, "height": 540}
     frame, rect = geometry(

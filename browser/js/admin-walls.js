@@ -65,7 +65,7 @@ function wallCard(wall) {
         <h4 id="wall-${id}-title">${escape(wall.name)}</h4>
         <span class="muted small">${wall.layout} · bezel ${wall.bezel_mm} mm · gap ${wall.gap_mm} mm · ${sizeText(wall)}</span>
       </div>
-      <ol class="wall-grid" style="--cols: ${wall.cols}" aria-label="Tiles of ${escape(wall.name)}">${grid}</ol>
+      <ol class="wall-grid" data-cols="${wall.cols}" aria-label="Tiles of ${escape(wall.name)}">${grid}</ol>
       <form class="wall-form" aria-labelledby="wall-${id}-title">
         ${field("name", "Name", wall.name, 'maxlength="80" required')}
         ${field("layout", "Layout (columns x rows)", wall.layout, 'pattern="\\s*\\d+\\s*[xX×]\\s*\\d+\\s*" required')}
@@ -205,6 +205,8 @@ export function mountWalls(container, { say, refresh }) {
     if (drawn === shown || list.contains(document.activeElement)) return;
     shown = drawn;
     list.innerHTML = walls.length ? walls.map(wallCard).join("") : `<li class="muted">No walls yet.</li>`;
+    // Set here, not in a style attribute: the page's CSP allows no inline styles.
+    for (const grid of list.querySelectorAll(".wall-grid")) grid.style.setProperty("--cols", grid.dataset.cols);
   };
   return { render };
 }

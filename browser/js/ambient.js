@@ -42,7 +42,7 @@ const player = new SyncPlayer([$("deck-a"), $("deck-b")], clock, {
 captionTracks(player, true);
 
 function engage() {
-  if (player.muted && !wall?.silent()) player.unmute(); // a wall's other tiles stay silent
+  if (player.muted) player.unmute(); // a wall's silent tiles too: their volume stays 0
   if (!document.fullscreenElement) document.documentElement.requestFullscreen?.().catch(() => {});
 }
 document.addEventListener("click", engage);

@@ -111,6 +111,30 @@ export function tileRect(tile, viewport, aspect = DEFAULT_ASPECT) {
   };
 }
 
+// What a screen draws of `rect` (tileRect's) where browsers can crop a video's picture in
+// place (CSS object-view-box): the element covers only the part of the screen the picture
+// reaches, and shows that part of the video's own pixels (video: its width and height). Far
+// cheaper than an element as large as the wall clipped by the screen, which software
+// compositors draw whole. null when the picture does not reach this screen (a letterbox tile).
+export function cropOf(rect, viewport, video) {
+  const left = Math.max(0, rect.left);
+  const top = Math.max(0, rect.top);
+  const right = Math.min(viewport.width, rect.left + rect.width);
+  const bottom = Math.min(viewport.height, rect.top + rect.height);
+  if (right <= left || bottom <= top) return null;
+  const sx = video.width / rect.width;
+  const sy = video.height / rect.height;
+  return {
+    box: { left, top, width: right - left, height: bottom - top },
+    inset: {
+      top: (top - rect.top) * sy,
+      right: (rect.left + rect.width - right) * sx,
+      bottom: (rect.top + rect.height - bottom) * sy,
+      left: (left - rect.left) * sx,
+    },
+  };
+}
+
 // The test pattern's moving diagonal: its offset along the wall (mm) at server time t (s),
 // the same on every screen, one sweep every `period` s across the wall's width plus height.
 export function diagonalAt(frame, t, period = 8) {

@@ -8,21 +8,50 @@
 // "simulcast:wall"), which wins over the address while it lasts, with no reload. Kept apart
 // from the sync engine: the decks play exactly as on any page, only their boxes change.
 
-import { diagonalAt, pictureOnWall, tileFromParams, tileRect, toScreen, wallFrame } from "./wall-geometry.js";
+import {
+  cropOf,
+  diagonalAt,
+  pictureOnWall,
+  tileFromParams,
+  tileRect,
+  toScreen,
+  wallFrame,
+} from "./wall-geometry.js";
 
 const viewport = () => ({ width: window.innerWidth, height: window.innerHeight });
 const aspectOf = (el) => (el.videoWidth && el.videoHeight ? el.videoWidth / el.videoHeight : undefined);
 
+const CROPS = typeof CSS !== "undefined" && CSS.supports?.("object-view-box", "inset(1px)");
+const px = (value) => `${value}px`;
+
+function setBox(el, box) {
+  el.style.left = px(box.left);
+  el.style.top = px(box.top);
+  el.style.width = px(box.width);
+  el.style.height = px(box.height);
+}
+
+// Size and place a deck so the screen shows its part of the picture: cropped in place where
+// the browser can (Chromium, Qt WebEngine), else as an element as large as the whole picture.
 function place(el, tile) {
-  if (!tile) {
-    for (const key of ["left", "top", "width", "height"]) el.style.removeProperty(key);
+  for (const key of ["left", "top", "width", "height", "object-view-box", "visibility"]) {
+    el.style.removeProperty(key);
+  }
+  if (!tile) return;
+  const view = viewport();
+  const rect = tileRect(tile, view, aspectOf(el));
+  if (!CROPS || !el.videoWidth) {
+    setBox(el, rect);
     return;
   }
-  const rect = tileRect(tile, viewport(), aspectOf(el));
-  el.style.left = `${rect.left}px`;
-  el.style.top = `${rect.top}px`;
-  el.style.width = `${rect.width}px`;
-  el.style.height = `${rect.height}px`;
+  const crop = cropOf(rect, view, { width: el.videoWidth, height: el.videoHeight });
+  if (!crop) {
+    el.style.visibility = "hidden"; // this screen is all letterbox
+    return;
+  }
+  setBox(el, crop.box);
+  const { top, right, bottom, left } = crop.inset;
+  el.style.objectViewBox = `inset(${px(top)} ${px(right)} ${px(bottom)} ${px(left)})`;
 }
 
 function line(ctx, frame, from, to) {
@@ -70,7 +99,8 @@ function drawPattern(canvas, tile, seconds) {
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
   ctx.font = `600 ${Math.round(view.height / 12)}px system-ui, sans-serif`;
-  ctx.fillText(`${tile.name} · column ${tile.col}, row ${tile.row}`, view.width / 2, view.height / 2);
+  // Counted from 1, as the console names tiles (the address counts from 0).
+  ctx.fillText(`${tile.name} · column ${tile.col + 1}, row ${tile.row + 1}`, view.width / 2, view.height / 2);
   ctx.font = `${Math.round(view.height / 28)}px system-ui, sans-serif`;
   const size = tile.screen_w_mm ? `${tile.screen_w_mm} × ${tile.screen_h_mm} mm` : "size not set";
   ctx.fillText(
@@ -119,8 +149,11 @@ export function startWall({ player, clock }) {
     // The title shows on the top-left tile only, not once per screen.
     document.body.classList.toggle("wall-corner", Boolean(tile && tile.col === 0 && tile.row === 0));
     for (const el of videos) place(el, tile);
-    if (silent() && !player.muted) player.setMuted(true);
-    else if (wasSilent && !silent()) player.unmute();
+    // Silence is volume 0, not `muted`: a muted element plays on another clock in Chromium
+    // (measured ~30 ms behind the unmuted tile beside it: bench/wall.py), so every tile keeps
+    // the sound tile's pipeline and only its loudness differs.
+    for (const el of videos) el.volume = silent() ? 0 : 1;
+    if (wasSilent && !silent() && player.muted) player.unmute();
     pattern();
     window.simulcast.wall = tile ? { ...tile, silent: silent() } : null;
   };

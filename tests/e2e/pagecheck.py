@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
+
+import av
 
 from ..live import ROOT
 
@@ -17,6 +20,36 @@ PHONE: dict[str, Any] = {
 }
 TV: dict[str, Any] = {"viewport": {"width": 1920, "height": 1080}}
 SIZES = {"phone": PHONE, "tv": TV}
+
+# Stop the page's engine and hold one frame: `t` s into `src` (this page's own video if none),
+# with nothing drawn over it (title, captions, hints).
+FREEZE_FRAME = """async ([src, t]) => {
+  const player = window.simulcast.player;
+  player.tick = () => {};
+  player.startNext = async () => {};
+  player.clearSwitch();
+  for (const deck of player.decks) deck.el.pause();
+  const el = player.front.el;
+  for (const hide of ["title-card", "sound-hint", "screen-identify"]) {
+    const node = document.getElementById(hide);
+    if (node) node.hidden = true;
+  }
+  for (const deck of player.decks) for (const track of deck.el.textTracks) track.mode = "disabled";
+  if (src && el.src !== src) {
+    el.src = src;
+    await new Promise((resolve) => el.addEventListener("loadeddata", resolve, { once: true }));
+  }
+  el.pause();
+  await new Promise((resolve) => {
+    el.addEventListener("seeked", resolve, { once: true });
+    el.currentTime = t;
+  });
+  await Promise.race([
+    new Promise((resolve) => el.requestVideoFrameCallback(() => resolve())),
+    new Promise((resolve) => setTimeout(resolve, 1000)),
+  ]);
+  return el.src;
+}"""
 
 
 def wait_until(page: Any, script: str, timeout: float = 15.0) -> Any:
@@ -51,3 +84,15 @@ def axe_violations(page: Any) -> list[str]:
         + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
         for v in result["violations"]
     ]
+
+
+def pixels(png: bytes) -> tuple[int, int, bytes]:
+    """A screenshot as width, height and packed RGB rows (PyAV decodes the PNG)."""
+    with av.open(io.BytesIO(png), format="png_pipe") as container:
+        frame = next(container.decode(video=0)).to_rgb()
+    plane, row = frame.planes[0], frame.width * 3
+    data = bytes(plane)
+    packed = b"".join(
+        data[y * plane.line_size : y * plane.line_size + row] for y in range(frame.height)
+    )
+    return frame.width, frame.height, packed

@@ -9,53 +9,31 @@ One server, one browser for the module; the pages are small (480x270) to spare t
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import av
 import httpx
 import pytest
 
-from ..live import LiveServer
-from .pagecheck import PHONE, TV, axe_violations, sideways_overflow, wait_until
+from ..devtools import DevToolsPage
+from ..kiosk_process import KioskProcess, source_command
+from ..live import LiveServer, free_port
+from .pagecheck import (
+    FREEZE_FRAME,
+    PHONE,
+    TV,
+    axe_violations,
+    pixels,
+    sideways_overflow,
+    wait_until,
+)
 
 ADMIN = "walls-e2e-admin"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 TILE = {"width": 480, "height": 270}
 PLAIN = {"width": 960, "height": 270}
 PLAYING = "window.simulcastStatus && simulcastStatus().playing"
-
-# Stop the page's engine and hold one frame: `t` s into `src` (this page's own video if none),
-# with nothing drawn over it (title, captions, hints).
-FREEZE = """async ([src, t]) => {
-  const player = window.simulcast.player;
-  player.tick = () => {};
-  player.startNext = async () => {};
-  player.clearSwitch();
-  for (const deck of player.decks) deck.el.pause();
-  const el = player.front.el;
-  for (const hide of ["title-card", "sound-hint", "screen-identify"]) {
-    const node = document.getElementById(hide);
-    if (node) node.hidden = true;
-  }
-  for (const deck of player.decks) for (const track of deck.el.textTracks) track.mode = "disabled";
-  if (src && el.src !== src) {
-    el.src = src;
-    await new Promise((resolve) => el.addEventListener("loadeddata", resolve, { once: true }));
-  }
-  el.pause();
-  await new Promise((resolve) => {
-    el.addEventListener("seeked", resolve, { once: true });
-    el.currentTime = t;
-  });
-  await Promise.race([
-    new Promise((resolve) => el.requestVideoFrameCallback(() => resolve())),
-    new Promise((resolve) => setTimeout(resolve, 1000)),
-  ]);
-  return el.src;
-}"""
 
 
 def poll(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -67,18 +45,6 @@ def poll(check: Callable[[], Any], timeout: float, what: str) -> Any:
             return last
         time.sleep(0.25)
     raise AssertionError(f"{what} within {timeout} s; last: {last!r}")
-
-
-def pixels(png: bytes) -> tuple[int, int, bytes]:
-    """A screenshot as width, height and packed RGB rows (PyAV decodes the PNG)."""
-    with av.open(io.BytesIO(png), format="png_pipe") as container:
-        frame = next(container.decode(video=0)).to_rgb()
-    plane, row = frame.planes[0], frame.width * 3
-    data = bytes(plane)
-    packed = b"".join(
-        data[y * plane.line_size : y * plane.line_size + row] for y in range(frame.height)
-    )
-    return frame.width, frame.height, packed
 
 
 def side_by_side(left: bytes, right: bytes, width: int, height: int) -> bytes:
@@ -124,25 +90,20 @@ def wall(live: LiveServer, browser: Any) -> Iterator[dict[str, Any]]:
 
 def test_two_tiles_show_the_two_halves_of_one_frame(wall: dict[str, Any]) -> None:
     left, right, plain = wall["left"], wall["right"], wall["plain"]
-    # Each tile knows its place; only the first plays sound (the other is muted for good).
-    assert left.evaluate("[simulcast.wall.col, simulcast.wall.silent, simulcast.player.muted]") == [
-        0,
-        False,
-        False,
-    ]
-    assert right.evaluate(
-        "[simulcast.wall.col, simulcast.wall.silent, simulcast.player.muted]"
-    ) == [
-        1,
-        True,
-        True,
-    ]
-    right.mouse.click(200, 100)  # a click turns sound on on a plain screen, not on a silent tile
-    assert right.evaluate("simulcast.player.muted") is True
+    # Each tile knows its place; only the first plays sound: the other plays at volume 0 (not
+    # muted, so on the same media clock), whatever is clicked.
+    sound = (
+        "[simulcast.wall.col, simulcast.wall.silent, "
+        "simulcast.player.decks.map((d) => d.el.volume)]"
+    )
+    assert left.evaluate(sound) == [0, False, [1, 1]]
+    assert right.evaluate(sound) == [1, True, [0, 0]]
+    right.mouse.click(200, 100)
+    assert right.evaluate(sound) == [1, True, [0, 0]]
     assert plain.evaluate("simulcast.wall") is None
-    src = left.evaluate(FREEZE, [None, 1.5])
+    src = left.evaluate(FREEZE_FRAME, [None, 1.5])
     for page in (right, plain):
-        page.evaluate(FREEZE, [src, 1.5])
+        page.evaluate(FREEZE_FRAME, [src, 1.5])
     width, height, a = pixels(left.screenshot())
     _, _, b = pixels(right.screenshot())
     _, _, whole = pixels(plain.screenshot())
@@ -193,10 +154,13 @@ def test_a_tile_assigned_in_the_console_reaches_its_screen(
         )
         assert placed == [wall_id, 1]
         box = plain.evaluate(
-            "(({ left, width, height }) => [left, width, height])(simulcast.player.front.el.style)"
+            "(({ left, width, height, objectViewBox }) => [left, width, height, objectViewBox])"
+            "(simulcast.player.front.el.style)"
         )
-        # A 2x1 wall of 960x270 screens is 1920x270; a 16:9 picture 480 wide, centred at 720.
-        assert box == ["-240px", "480px", "270px"]
+        # A 2x1 wall of 960x270 screens is 1920x270; a 16:9 picture 480 wide, centred at 720:
+        # this screen shows its right half (240 px at its left edge), cropped in place from the
+        # 640x360 video's own pixels.
+        assert box == ["0px", "240px", "270px", "inset(0px 0px 0px 320px)"]
         assert plain.evaluate("window.notReloaded") is True
         # The test pattern, switched on in the console, covers the screen within seconds.
         page.locator(f"#wall-{wall_id}-pattern").check()
@@ -210,7 +174,7 @@ def test_a_tile_assigned_in_the_console_reaches_its_screen(
         # Off the wall again: the whole picture comes back.
         page.get_by_label("Wall tile of Plain").select_option("")
         poll(lambda: plain.evaluate("simulcast.wall === null"), 12, "the screen leaving the wall")
-        assert plain.evaluate("simulcast.player.front.el.style.left") == ""
+        assert plain.evaluate("simulcast.player.front.el.style.cssText") == ""
         assert plain.evaluate("!!document.getElementById('wall-pattern')") is False
     finally:
         context.close()
@@ -235,3 +199,45 @@ def test_the_walls_console_fits_a_phone(
         assert sideways_overflow(page) == 0
     finally:
         context.close()
+
+
+def test_the_kiosk_with_wall_and_tile_shows_its_tile(live: LiveServer) -> None:
+    port = free_port()
+    kiosk = KioskProcess(
+        source_command(),
+        "--server",
+        live.url,
+        "--windowed",
+        "--wall",
+        "2x1",
+        "--tile",
+        "1,0",
+        env={"QTWEBENGINE_REMOTE_DEBUGGING": str(port), "QTWEBENGINE_DISABLE_SANDBOX": "1"},
+    )
+    try:
+        kiosk.wait_for_line("playing video", timeout=90)
+        screen = DevToolsPage(port, "/ambient")
+        try:
+            tile = poll(
+                lambda: screen.evaluate(
+                    "window.simulcast?.wall && simulcast.player.front.el.videoWidth > 0 && "
+                    "[simulcast.wall.cols, simulcast.wall.col, "
+                    "simulcast.wall.silent, innerWidth, innerHeight, "
+                    "simulcast.player.front.el.videoWidth, "
+                    "getComputedStyle(simulcast.player.front.el).left, "
+                    "getComputedStyle(simulcast.player.front.el).width]"
+                ),
+                30,
+                "the kiosk's page as a tile",
+            )
+        finally:
+            screen.close()
+    finally:
+        kiosk.stop()
+    cols, col, silent, width, height, video_width, left, shown = tile
+    assert (cols, col, silent) == (2, 1, True)
+    # The picture spans the 2x1 wall's height (16:9, centred on the wall, as wide as the wall
+    # at most): this screen shows its right half, from its left edge.
+    picture = min(height * 16 / 9, 2 * width)
+    assert video_width > 0 and left == "0px", tile
+    assert abs(float(shown.removesuffix("px")) - min(width, picture / 2)) < 1, tile
