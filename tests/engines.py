@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +157,10 @@ class WebKitPage:
         env = {**os.environ, "DISPLAY": self.display}
         service = Service(executable_path=WEBKIT_DRIVER, port=free_port(), env=env)
         try:
-            self.driver = webdriver.WebKitGTK(options=options, service=service)
+            # Selenium's own WebKitGTK class calls an API that Selenium deprecated.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.driver = webdriver.WebKitGTK(options=options, service=service)
         except Exception:
             stop_process(self.xvfb)
             raise
