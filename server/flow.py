@@ -27,22 +27,27 @@ class FlowBody(Body):
     def __init__(self, expected_content_length: int | None, max_content_length: int | None) -> None:
         super().__init__(expected_content_length, max_content_length)
         self.whole = False
-        self.drained = asyncio.Event()
-        self.drained.set()
+        # Made only once a body piles up: most requests (every viewer's stream among them)
+        # never need one, and an Event costs each of them most of a KiB.
+        self.drained: asyncio.Event | None = None
 
     def append(self, data: bytes) -> None:
         super().append(data)
         if len(self._data) >= HIGH_WATER and not self.whole:
+            if self.drained is None:
+                self.drained = asyncio.Event()
             self.drained.clear()
 
     async def __anext__(self) -> bytes:
         data = await super().__anext__()
-        self.drained.set()
+        if self.drained is not None:
+            self.drained.set()
         return data
 
     def __await__(self) -> Generator[Any, None, Any]:
         self.whole = True
-        self.drained.set()
+        if self.drained is not None:
+            self.drained.set()
         return super().__await__()
 
 
@@ -73,7 +78,7 @@ class FlowConnection(ASGIHTTPConnection):
     async def handle_messages(self, request: Request, receive: ASGIReceiveCallable) -> None:
         body = request.body
         while True:
-            if isinstance(body, FlowBody):
+            if isinstance(body, FlowBody) and body.drained is not None:
                 await body.drained.wait()
             message = await receive()
             if message["type"] == "http.request":

@@ -139,6 +139,12 @@ class Viewer:
             self.ended.set_result(None)
 
 
+def _greet(viewer: Viewer, first: Callable[[], bytes]) -> None:
+    # A call of its own, so that the first message is not held for the life of the stream.
+    message = first()
+    viewer.deliver(_body(message), _chunk(message))
+
+
 class LocalFanout:
     """This process's viewers, and the events published to them."""
 
@@ -169,8 +175,7 @@ class LocalFanout:
         viewer = Viewer(send, self)
         self._viewers.add(viewer)
         try:
-            message = first()
-            viewer.deliver(_body(message), _chunk(message))
+            _greet(viewer, first)
             await viewer.ended
             if viewer.writer is not None:  # end the body after what is being sent
                 await asyncio.wait([viewer.writer])
