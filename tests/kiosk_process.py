@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -42,15 +43,20 @@ def built_kiosk() -> tuple[Path, float | None]:
     given = os.environ.get("SIMULCAST_KIOSK_EXE")
     if given:
         return Path(given), None
-    if EXE.exists() and EXE.stat().st_mtime > _newest_source_mtime():
-        return EXE, None
-    started = time.monotonic()
-    subprocess.run(
-        [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-         "--distpath", str(BUILD_DIR / "dist"), "--workpath", str(BUILD_DIR / "work"), str(SPEC)],
-        cwd=ROOT, check=True, timeout=600,
-    )
-    return EXE, time.monotonic() - started
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    # The suite runs in several processes (pytest-xdist): one builds while the others wait for it.
+    with (BUILD_DIR / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if EXE.exists() and EXE.stat().st_mtime > _newest_source_mtime():
+            return EXE, None
+        started = time.monotonic()
+        subprocess.run(
+            [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+             "--distpath", str(BUILD_DIR / "dist"), "--workpath", str(BUILD_DIR / "work"),
+             str(SPEC)],
+            cwd=ROOT, check=True, timeout=600,
+        )
+        return EXE, time.monotonic() - started
 
 
 class KioskProcess:
