@@ -135,7 +135,7 @@ export async function startScreen(player) {
       stalls: player.stalls - counted.stalls,
       seeks: player.seeks - counted.seeks,
       dropped_frames: Math.max(0, (droppedFrames(videos) ?? 0) - (counted.dropped ?? 0)),
-      sound: !player.muted && !window.simulcast.wall?.silent, // a wall's silent tile: volume 0
+      sound: !player.muted && !window.simulcast.wall?.silent, // a wall's silent tile: inaudible
       playing: status.playing,
     };
   };

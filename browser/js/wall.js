@@ -21,6 +21,7 @@ import {
 const viewport = () => ({ width: window.innerWidth, height: window.innerHeight });
 const aspectOf = (el) => (el.videoWidth && el.videoHeight ? el.videoWidth / el.videoHeight : undefined);
 
+const SILENT_VOLUME = 1e-4; // -80 dB
 const CROPS = typeof CSS !== "undefined" && CSS.supports?.("object-view-box", "inset(1px)");
 const px = (value) => `${value}px`;
 
@@ -149,10 +150,10 @@ export function startWall({ player, clock }) {
     // The title shows on the top-left tile only, not once per screen.
     document.body.classList.toggle("wall-corner", Boolean(tile && tile.col === 0 && tile.row === 0));
     for (const el of videos) place(el, tile);
-    // Silence is volume 0, not `muted`: a muted element plays on another clock in Chromium
-    // (measured ~30 ms behind the unmuted tile beside it: bench/wall.py), so every tile keeps
-    // the sound tile's pipeline and only its loudness differs.
-    for (const el of videos) el.volume = silent() ? 0 : 1;
+    // A silent tile is neither muted nor at volume 0: Chromium then plays it on another clock,
+    // measured 15-30 ms behind the tile with sound beside it (bench/wall.py). At -80 dB it
+    // keeps the sound tile's pipeline and cannot be heard.
+    for (const el of videos) el.volume = silent() ? SILENT_VOLUME : 1;
     if (wasSilent && !silent() && player.muted) player.unmute();
     pattern();
     window.simulcast.wall = tile ? { ...tile, silent: silent() } : null;
