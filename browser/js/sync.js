@@ -307,8 +307,16 @@ export class SyncPlayer {
         const began = performance.now();
         deck.el.currentTime = target;
         await once(deck.el, "seeked", 5000);
-        if (deck.el.readyState < 3) await once(deck.el, "canplay", 3000);
-        this.seekLead = nextSeekLead(this.seekLead, (performance.now() - began) / 1000);
+        const seeked = performance.now();
+        // Wait for data ahead, but never past the moment to play: WebKitGTK stays at
+        // HAVE_CURRENT_DATA after a seek while paused, and its canplay comes only once playing.
+        const spare = (item.start_time + target - this.startLatency - this.clock.now()) * 1000;
+        const ready =
+          deck.el.readyState >= 3 ||
+          (spare > 0 && (await once(deck.el, "canplay", Math.min(3000, spare))));
+        // Learn from what a join waits for; a canplay that never came says nothing of the seek.
+        const took = (ready ? performance.now() : seeked) - began;
+        this.seekLead = nextSeekLead(this.seekLead, took / 1000);
         if (!current() || (await this.playAt(deck, item, target, 0.03))) break;
       }
     } finally {
