@@ -96,10 +96,7 @@ class _Walk(Generic[T]):
         until: float,
     ) -> None:
         self.default = default
-        playable = {
-            s.id: [catalog[v] for v in s.playlist if v in catalog] for s in schedule.slots
-        }
-        self.playable = playable
+        self.playable = playable = playable_slots(schedule, catalog)
         self.turns = windows(
             schedule, zone, tuning.started_at - LOOKBACK,
             max(until, tuning.started_at) + LOOKAHEAD, playable,
@@ -144,7 +141,8 @@ class _Walk(Generic[T]):
             nominal, turn = found
             cut = turn.slot.cut if turn is not None else period.window is None or \
                 period.window.slot.cut
-            effective = nominal
+            # Never before the anchor: an override that ran past a boundary hands over at its end.
+            effective = max(nominal, cursor)
             playing = _video_at(period, nominal)
             if not cut and playing is not None and playing[1] < nominal:
                 index, start = playing
@@ -163,6 +161,19 @@ class _Walk(Generic[T]):
             else:
                 period = _Period(None, self.default, Tuning(period.tuning.back_id, effective))
             cursor = effective
+
+
+def playable_slots(schedule: Schedule, catalog: Mapping[str, T]) -> dict[str, list[T]]:
+    """Each slot's videos that can play, in order (slot id -> videos)."""
+    return {s.id: [catalog[v] for v in s.playlist if v in catalog] for s in schedule.slots}
+
+
+def next_turn(
+    schedule: Schedule, zone: ZoneInfo, catalog: Mapping[str, T], now: float
+) -> float | None:
+    """When the next slot with something to play starts after `now` (within a week)."""
+    turns = windows(schedule, zone, now, now + LOOKAHEAD, playable_slots(schedule, catalog))
+    return next((turn.start for turn in turns if turn.start > now), None)
 
 
 def on_air(

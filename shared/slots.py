@@ -22,13 +22,13 @@ from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 BOUNDARIES = ("cut", "finish")
-DAY_MINUTES = 24 * 60
-WEEK_MINUTES = 7 * DAY_MINUTES
+DAY_SECONDS = 24 * 3600
+WEEK_SECONDS = 7 * DAY_SECONDS
 MAX_SLOTS = 200
 MAX_PLAYLIST = 500
 MAX_TITLE = 80
 SLOT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-CLOCK_TIME = re.compile(r"^(\d{2}):(\d{2})$")
+CLOCK_TIME = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2}))?$")
 
 
 class ScheduleError(ValueError):
@@ -42,8 +42,8 @@ class ScheduleError(ValueError):
 @dataclass(frozen=True)
 class Slot:
     id: str
-    start: int  # minutes after midnight, 0..1439
-    end: int  # minutes after midnight, 1..1440; at or before `start`: the next day
+    start: int  # seconds after midnight, wall-clock time
+    end: int  # seconds after midnight, up to 24:00; at or before `start`: the next day
     playlist: tuple[str, ...]  # video ids, in play order
     days: frozenset[int] = frozenset()  # weekly: 0 Monday .. 6 Sunday
     date: dt.date | None = None  # one-off: this date only (overrides the weekly slots)
@@ -52,8 +52,8 @@ class Slot:
 
     @property
     def length(self) -> int:
-        """Minutes of wall-clock time it covers."""
-        return (self.end - self.start) % DAY_MINUTES or DAY_MINUTES
+        """Seconds of wall-clock time it covers."""
+        return (self.end - self.start) % DAY_SECONDS or DAY_SECONDS
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "title": self.title}
@@ -95,15 +95,17 @@ class Window:
         return f"{self.slot.id}@{self.start:.0f}"
 
 
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+def _clock(seconds: int) -> str:
+    clock = f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+    return clock + (f":{seconds % 60:02d}" if seconds % 60 else "")
 
 
-def _minutes(value: Any, field: str, *, end: bool) -> int:
+def _seconds(value: Any, field: str, *, end: bool) -> int:
+    """'HH:MM' or 'HH:MM:SS' (a slot to the second: a test, a countdown)."""
     match = CLOCK_TIME.match(value) if isinstance(value, str) else None
-    hours, mins = (int(match[1]), int(match[2])) if match else (99, 99)
-    total = hours * 60 + mins
-    if mins > 59 or total > DAY_MINUTES or (total == DAY_MINUTES and not end):
+    hours, mins, secs = (int(match[1]), int(match[2]), int(match[3] or 0)) if match else (99,) * 3
+    total = hours * 3600 + mins * 60 + secs
+    if mins > 59 or secs > 59 or total > DAY_SECONDS or (total == DAY_SECONDS and not end):
         allowed = "00:00 to 24:00" if end else "00:00 to 23:59"
         raise ScheduleError(field, f"{value!r} is not a time of day (HH:MM, {allowed})")
     return total
@@ -148,8 +150,8 @@ def _slot(raw: Any, field: str, index: int) -> Slot:
     for key in ("start", "end"):
         if key not in raw:
             raise ScheduleError(f"{field}.{key}", "is missing (HH:MM)")
-    start = _minutes(raw["start"], f"{field}.start", end=False)
-    end = _minutes(raw["end"], f"{field}.end", end=True)
+    start = _seconds(raw["start"], f"{field}.start", end=False)
+    end = _seconds(raw["end"], f"{field}.end", end=True)
     if start == end:
         raise ScheduleError(f"{field}.end", "the slot ends when it starts")
     playlist = raw.get("playlist", [])
@@ -164,18 +166,18 @@ def _slot(raw: Any, field: str, index: int) -> Slot:
 
 
 def _spans(slot: Slot) -> Iterator[tuple[int, int]]:
-    """Its wall-clock minutes of the week (weekly) or since 1 Jan 1 (one-off)."""
+    """Its wall-clock seconds of the week (weekly) or since 1 Jan 1 (one-off)."""
     if slot.date is not None:
-        first = slot.date.toordinal() * DAY_MINUTES + slot.start
+        first = slot.date.toordinal() * DAY_SECONDS + slot.start
         yield first, first + slot.length
         return
     for day in slot.days:
-        first = day * DAY_MINUTES + slot.start
+        first = day * DAY_SECONDS + slot.start
         yield first, first + slot.length
 
 
 def _overlap(a: Slot, b: Slot) -> bool:
-    period = WEEK_MINUTES if a.date is None else 0
+    period = WEEK_SECONDS if a.date is None else 0
     for a0, a1 in _spans(a):
         for b0, b1 in _spans(b):
             shifts = (-period, 0, period) if period else (0,)
@@ -217,12 +219,12 @@ def parse(data: Any, known: Sequence[str] | None = None) -> Schedule:
     return Schedule(tuple(slots))
 
 
-def instant(day: dt.date, minutes: int, zone: ZoneInfo) -> float:
+def instant(day: dt.date, seconds: int, zone: ZoneInfo) -> float:
     """Unix time of a wall-clock time in `zone`. A time the clocks skip (02:30 when they jump
     from 02:00 to 03:00) is read with the offset before the change, so it falls an hour later
     (03:30); a time they repeat is its first occurrence."""
-    day = day + dt.timedelta(days=minutes // DAY_MINUTES)
-    wall = dt.time(minutes % DAY_MINUTES // 60, minutes % 60)
+    day = day + dt.timedelta(days=seconds // DAY_SECONDS)
+    wall = dt.time(seconds % DAY_SECONDS // 3600, seconds % 3600 // 60, seconds % 60)
     return dt.datetime.combine(day, wall, tzinfo=zone).timestamp()
 
 

@@ -291,3 +291,11 @@ def test_a_schedule_round_trips_through_json() -> None:
 def test_time_zone_names_are_checked() -> None:
     with pytest.raises(ValueError, match="IANA"):
         zone("Mars/Olympus")
+
+
+def test_a_slot_may_start_to_the_second() -> None:
+    sched = schedule({**LUNCH, "start": "11:59:40", "end": "12:00:10"})
+    assert sched.to_json()["slots"][0]["start"] == "11:59:40"
+    before = play(sched, at(DAY, "11:59:39"))
+    assert ids(before) == ("b", "l1") and before.ends_at == at(DAY, "11:59:40")
+    assert play(sched, at(DAY, "12:00:10")).video == B
