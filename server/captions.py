@@ -113,14 +113,8 @@ def extract_quietly(path: Path) -> str | None:
 
 def captions_of(video: Video) -> str | None:
     """The video's WebVTT text, if it has captions."""
-    text = video.meta.get("captions")
-    return text if isinstance(text, str) else None
-
-
-def captions_url(video: Video) -> str | None:
-    return f"/media/v/{video.id}/captions.vtt" if captions_of(video) else None
+    return video.meta.captions or None
 
 
 def with_captions(video: Video, webvtt: str | None) -> Video:
-    meta = {k: v for k, v in video.meta.items() if k != "captions"}
-    return replace(video, meta={**meta, "captions": webvtt} if webvtt else meta)
+    return replace(video, meta=replace(video.meta, captions=webvtt or None))

@@ -1,71 +1,45 @@
-"""The channel: the store's state turned into what plays now, kept current and announced.
+"""The channel: the store's state turned into what plays now, and its verbs.
 
-All state lives in the store; this object only caches the last read, runs the switch timer and
-publishes one encoded event per change to this process's SSE clients.
+All state lives in the store; this object caches the last read, changes the state through the
+store (votes, uploads, removals, order, overrides, switches) and publishes one encoded event per
+change to this process's SSE clients. What keeps it current over time (the switch timer,
+following other workers, presence, coalescing, keep-alives) runs in channel_loops.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from shared.protocol import Item, Reason, State
+from shared.protocol import RETRY_MS, Reason, State
 
-from . import clock
-from .captions import captions_url
-from .catalog import READY, Video
+from . import catalog, clock
+from .catalog import Counts, Status, Video
 from .clock import Anchor, NowPlaying
-from .events import data
+from .events import data, encode
 from .fanout import Fanout
 from .fanout.local import LocalFanout
 from .logs import event
-from .posters import poster_url
-from .store import Counts, Snapshot, Store
-from .transcode import sources
+from .store import Change, Snapshot, Store, Vote
 
 log = logging.getLogger(__name__)
 
-PRESENCE_INTERVAL = 2.0
-COALESCE = 0.05  # at most one vote event per this many seconds: bursts gather meanwhile
-FOLLOW_RETRY = 1.0  # seconds between attempts to follow a store that failed
 # Changes a background loop notices, possibly after another event already carried them. A change
 # made here (a vote, a reorder) is always announced under its own reason, even when the follow or
 # presence loop won the race and already sent the same state as "sync" or "viewers".
 NOTICED: frozenset[Reason] = frozenset({"sync", "switch", "viewers"})
-# One keep-alive comment broadcast to every client, rather than a timer per client: with
-# 10,000 idle viewers per-client timers fired ~670 times a second, each a cancelled task and
-# two exceptions (cyclic garbage); a broadcast is a single loop over the queues.
-KEEPALIVE_INTERVAL = 10.0
-GC_YOUNG = 200_000
-# Each stream that ends leaves ~10 KiB of cyclic garbage, which the young generation above lets
-# wait (2,000 abandoned streams took RSS from 99 to 165 MB): a full collection after this many
-# departures bounds it (to ~5 MB), at most once per keep-alive interval.
-GC_AFTER_DEPARTURES = 500
 
 # A change of the schedule: from the current playlist, anchor, time and override video (the
 # video an overriding anchor names), the new anchor.
-Change = Callable[[Sequence[Video], Anchor, float, Video | None], Anchor]
+Reanchor = Callable[[Sequence[Video], Anchor, float, Video | None], Anchor]
 
 
 class ChannelError(Exception):
     """A change the channel refuses, with the reason for whoever asked."""
-
-
-def tune_gc_for_many_streams() -> None:
-    """10,000 idle viewers are ~1.5 million long-lived objects. With CPython's default young
-    generation (700 allocations) the objects alive during one broadcast to all of them (some
-    50,000 at its peak) get promoted, and the old-generation scans this triggers paused the loop
-    for about a second each (measured with bench/fanout.py). A young generation larger than a
-    broadcast's peak means no collection runs in the middle of one, and those objects die
-    young; the price is up to that many objects of cyclic garbage waiting a little longer."""
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(young, GC_YOUNG), max(middle, 20), old)
 
 
 def worth_announcing(shown: int, counted: int) -> bool:
@@ -92,10 +66,11 @@ class Channel:
         self.switches = 0  # switches this process won the race to record
         self._event_id = 0
         self._last_published: dict[str, Any] | None = None
-        self._changed = asyncio.Event()
-        self._pending: Reason | None = None
-        self._wake_publisher = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        # Set whenever the playlist or anchor changed: the switch timer recomputes.
+        self.changed = asyncio.Event()
+        # A publication asked for "soon" (a vote): the coalescing loop sends it.
+        self.pending: Reason | None = None
+        self.publish_wanted = asyncio.Event()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -106,6 +81,10 @@ class Channel:
     def find(self, video_id: str) -> Video | None:
         """A video of the catalog (a deleted sample's marker is not one)."""
         return next((v for v in self.videos if v.id == video_id and not v.gone), None)
+
+    def position(self, video_id: str) -> int | None:
+        """The video's index in the rotation; None when it is out of it."""
+        return next((i for i, v in enumerate(self.playlist) if v.id == video_id), None)
 
     def current(self, now: float | None = None) -> NowPlaying | None:
         now = self.now() if now is None else now
@@ -130,6 +109,18 @@ class Channel:
         self.version = snapshot.state.version
         self.counts = await self.store.counts()
 
+    async def follow(self, change: Change) -> None:
+        """Take in what another process changed, reloading only that, and announce it."""
+        if change.catalog:
+            await self.refresh()
+            self.changed.set()
+            self.publish("sync")
+            return
+        fresh = await self.store.counts(change.votes)
+        for video_id in change.votes:
+            self.counts[video_id] = fresh.get(video_id, Counts())
+        self.publish_soon("vote")
+
     async def _restore(self) -> Snapshot:
         """The store is new while this process knows a catalog: Redis restarted without
         persistence. Write back what this process holds, so the channel goes on where it
@@ -143,22 +134,6 @@ class Channel:
 
     # -- the state clients see -------------------------------------------------------------
 
-    def item(self, video: Video, start_time: float) -> Item:
-        listed = sources(video)  # the WebM rendition first, which every screen can play
-        item: Item = {
-            "id": video.id,
-            "title": video.title,
-            "video_url": listed[0]["url"],
-            "sources": listed,
-            "duration": video.duration,
-            "start_time": start_time,
-        }
-        if (poster := poster_url(video)) is not None:
-            item["poster"] = poster
-        if (captions := captions_url(video)) is not None:
-            item["captions"] = captions
-        return item
-
     def state(self, reason: Reason, now: float | None = None) -> State:
         now = self.now() if now is None else now
         current = self.current(now)
@@ -171,7 +146,7 @@ class Channel:
         }
         if current is None:
             empty = {"id": "", "title": "", "video_url": "", "sources": [], "duration": 0.0}
-            return {**empty, **base, "start_time": now, "index": -1, "next": None}
+            return cast(State, {**empty, **base, "start_time": now, "index": -1, "next": None})
         counts = self.counts.get(current.video.id, Counts())
         if current.override:
             base["override"] = {
@@ -179,16 +154,17 @@ class Channel:
                 "title": current.video.title,
                 "ends_at": current.ends_at,
             }
-        state: State = {
-            **self.item(current.video, current.started_at),
+        state = {
+            **catalog.item(current.video, current.started_at),
             **base,
             "index": current.index,
             "total": len(self.playlist),
             "likes": counts.likes,
             "dislikes": counts.dislikes,
-            "next": self.item(current.next, current.ends_at),
+            "next": catalog.item(current.next, current.ends_at),
         }
-        return state
+        # An Item widened into a State: mypy's strict mode cannot check that merge itself.
+        return cast(State, state)
 
     @property
     def last_event_id(self) -> int:
@@ -205,14 +181,29 @@ class Channel:
 
     def publish_soon(self, reason: Reason) -> None:
         """Coalesce bursts (200 votes in a second) into a few events (20 a second at most)."""
-        self._pending = reason
-        self._wake_publisher.set()
+        self.pending = reason
+        self.publish_wanted.set()
+
+    def keepalive(self) -> None:
+        self.broker.ping()
+
+    @property
+    def local_fanout(self) -> LocalFanout | None:
+        """The viewers' streams when they connect to this process; None when nginx's nchan
+        holds them (the app only publishes to it)."""
+        return self.broker if isinstance(self.broker, LocalFanout) else None
+
+    def first_event(self, my_votes: dict[str, int]) -> bytes:
+        """What a viewer connecting to this process's stream gets first: always the full
+        state, so a reconnecting client (Last-Event-ID) is simply current."""
+        state = {**self.state("connect"), "server_time": self.now(), "my_votes": my_votes}
+        return encode(state, event_id=self.last_event_id, retry_ms=RETRY_MS)
 
     # -- changing ---------------------------------------------------------------------------
 
     async def _mutate(
         self,
-        change: Change,
+        change: Reanchor,
         *,
         upsert: Sequence[Video] = (),
         remove: str | None = None,
@@ -230,7 +221,7 @@ class Channel:
             ):
                 break
         await self.refresh()
-        self._changed.set()
+        self.changed.set()
 
     async def upsert(self, video: Video) -> None:
         known = self.find(video.id)
@@ -290,7 +281,7 @@ class Channel:
 
     async def start_override(self, video_id: str) -> None:
         video = self.find(video_id)
-        if video is None or video.status != READY or video.duration <= 0:
+        if video is None or video.status != Status.READY or video.duration <= 0:
             raise ChannelError("Only a stored, ready video can play on every screen.")
         await self._mutate(
             lambda playlist, anchor, now, override: clock.start_override(
@@ -313,11 +304,17 @@ class Channel:
         await self.refresh()
         self.publish("banner")
 
-    async def vote(self, video_id: str, viewer_id: str, value: int) -> Counts:
-        counts = await self.store.vote(video_id, viewer_id, value)
-        self.counts[video_id] = counts
+    async def toggle_vote(self, video_id: str, viewer_id: str, value: int) -> Vote:
+        """The viewer presses like (+1) or dislike (-1): the vote is set, changed, or
+        withdrawn when it already was that, atomically in the store."""
+        vote = await self.store.toggle_vote(video_id, viewer_id, value)
+        self.counts[video_id] = vote.counts
         self.publish_soon("vote")
-        return counts
+        return vote
+
+    async def my_votes(self, viewer_id: str) -> dict[str, int]:
+        """The viewer's votes by video id (+1 or -1)."""
+        return await self.store.viewer_votes(viewer_id)
 
     async def advance(self) -> bool:
         """Record the switch the clock already implies. Every worker may race to do it; the
@@ -348,96 +345,31 @@ class Channel:
                 reason=reason,
             )
 
-    # -- background work ---------------------------------------------------------------------
+    async def count_viewers(self) -> bool:
+        """Report this process's viewers and learn the channel's total; True when the change
+        is worth announcing (see worth_announcing)."""
+        total = await self.broker.viewers(
+            lambda mine: self.store.report_viewers(self.worker_id, mine, self.now())
+        )
+        if not worth_announcing(self.viewers, total):
+            return False
+        self.viewers = total
+        return True
 
-    async def start(self) -> None:
-        tune_gc_for_many_streams()
-        await self.refresh()
-        self.publish("sync")  # a fan-out that keeps the last event (nchan) has one from now on
-        self._tasks = [
-            asyncio.create_task(loop())
-            for loop in (
-                self._switch_loop,
-                self._follow_loop,
-                self._presence_loop,
-                self._publisher,
-                self._keepalive_loop,
-            )
-        ]
+    # -- health ----------------------------------------------------------------------------
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _switch_loop(self) -> None:
-        while True:
-            # Clear before reading, so a change landing in between still wakes the wait.
-            self._changed.clear()
-            current = self.current()
-            timeout = None if current is None else max(0.0, current.ends_at - self.now())
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout)
-                continue  # the playlist changed: recompute the next switch
-            except TimeoutError:
-                pass
-            if current is not None and self.now() < current.ends_at:
-                continue  # woke a hair early
-            try:
-                await self.advance()
-            except Exception as error:
-                log.warning("recording the switch failed (%s); clients follow the clock", error)
-            self.publish("switch")
-
-    async def _follow_loop(self) -> None:
-        while True:
-            try:
-                async for _ in self.store.changes():
-                    await self.refresh()
-                    self._changed.set()
-                    self.publish("sync")
-            except Exception as error:
-                # Store away: keep serving the cached state (the clock needs nothing else).
-                # A fresh changes() yields as soon as it can, so the reload is not lost.
-                log.warning("following the store failed (%s); retrying", error)
-            await asyncio.sleep(FOLLOW_RETRY)
-
-    async def _presence_loop(self) -> None:
-        while True:
-            try:
-                total = await self.broker.viewers(
-                    lambda mine: self.store.report_viewers(self.worker_id, mine, self.now())
-                )
-            except Exception as error:
-                log.warning("reporting viewers failed (%s)", error)
-            else:
-                if worth_announcing(self.viewers, total):
-                    self.viewers = total
-                    self.publish("viewers")
-            await asyncio.sleep(PRESENCE_INTERVAL)
-
-    async def _keepalive_loop(self) -> None:
-        collected_at = self.broker.departed
-        while True:
-            await asyncio.sleep(KEEPALIVE_INTERVAL)
-            self.broker.ping()
-            if self.broker.departed - collected_at >= GC_AFTER_DEPARTURES:
-                collected_at = self.broker.departed
-                gc.collect()
-
-    async def _publisher(self) -> None:
-        # The first vote after a quiet spell goes out at once (waiting first cost every lone
-        # like 50 ms); the votes that arrive in the pause after it go out together.
-        while True:
-            await self._wake_publisher.wait()
-            self._wake_publisher.clear()
-            if self._pending is not None:
-                reason, self._pending = self._pending, None
-                self.publish(reason)
-            await asyncio.sleep(COALESCE)
-
+    async def health(self) -> dict[str, Any]:
+        return {
+            "store": await self.store.health(),
+            "videos": len(self.playlist),
+            "viewers": self.viewers,
+            "connections": len(self.broker),
+            # Per process: with several workers, which one answered and how many of the
+            # channel's switches it recorded (the race lets exactly one worker record each).
+            "worker": self.worker_id,
+            "switches": self.switches,
+            "dropped": self.broker.dropped,
+        }
 
 
 def _override(videos: Sequence[Video], anchor: Anchor) -> Video | None:
@@ -447,7 +379,7 @@ def _override(videos: Sequence[Video], anchor: Anchor) -> Video | None:
     return next((v for v in videos if v.id == anchor.video_id), None)
 
 
-def _leaving(video_id: str) -> Change:
+def _leaving(video_id: str) -> Reanchor:
     def change(
         playlist: Sequence[Video], anchor: Anchor, now: float, override: Video | None
     ) -> Anchor:

@@ -142,7 +142,7 @@ def bucket(settings: Settings) -> Result:
     from .storage.s3 import S3Storage
 
     async def probe_bucket() -> dict[str, object]:
-        return await S3Storage.from_settings(settings).health()
+        return await S3Storage(settings).health()
 
     report = asyncio.run(probe_bucket())
     where = f"bucket {report['bucket']} at {report['endpoint']}"

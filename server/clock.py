@@ -48,9 +48,6 @@ class NowPlaying:
     def ends_at(self) -> float:
         return self.started_at + self.video.duration
 
-    def offset(self, now: float) -> float:
-        return now - self.started_at
-
 
 def _overriding(
     playlist: Sequence[Video], anchor: Anchor, now: float, override: Video | None

@@ -2,16 +2,19 @@
 
 Values come from the process environment, which `load_settings` first fills from a `.env` file
 (python-dotenv) when one exists. `.env.example` and the README's configuration table are checked
-against `SETTINGS` by a test, so a setting cannot go undocumented.
+against `SETTINGS` by a test, so a setting cannot go undocumented. `Settings` gives each one
+its type (for mypy and readers); its fields and `SETTINGS` are checked against each other as
+this module loads, so neither can gain a setting the other lacks.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 from limits import RateLimitItem, parse_many
@@ -279,16 +282,75 @@ SETTINGS: tuple[Setting, ...] = (
 
 @dataclass(frozen=True)
 class Settings:
-    values: Mapping[str, Any] = field(default_factory=dict)
+    """The values of SETTINGS, typed; the defaults and help are there, declared once."""
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name.upper()]
-        except KeyError:
-            raise AttributeError(name) from None
+    host: str
+    port: int
+    data_dir: Path
+    upload_dir: Path
+    static_dir: Path
+    log_format: Literal["text", "json"]
+    transcode_workers: int
+    transcode_queue: int
+    transcode_max_height: int
+    transcode_video_bitrate: int
+    transcode_audio_bitrate: int
+    transcode_speed: Literal["realtime", "good"]
+    max_upload_size: int
+    admin_token: str
+    upload_access: Literal["open", "token", "admin"]
+    upload_token: str
+    upload_approval: Literal["on", "off"]
+    samples: Literal["on", "off"]
+    session_hours: float
+    metrics_token: str
+    play_log_days: float
+    redis_url: str
+    fanout: Literal["local", "nchan"]
+    nchan_publish_url: str
+    media_accel_redirect: str
+    media_secure_link: str
+    media_secure_link_secret: str
+    media_secure_link_expiry: int
+    aws_access_key_id: str
+    aws_secret_access_key: str
+    aws_region: str
+    s3_bucket_name: str
+    s3_endpoint_url: str
+    s3_prefix: str
+    s3_public_base_url: str
+    s3_url_expiry: int
+    s3_resync_interval: float
+    max_video_duration: float
+    max_video_pixels: int
+    transcode_memory_limit: int
+    allowed_origins: str
+    trusted_proxy_hops: int
+    vote_limit_per_viewer: list[RateLimitItem]
+    vote_limit_per_ip: list[RateLimitItem]
+    upload_limit_per_viewer: list[RateLimitItem]
+    upload_limit_per_ip: list[RateLimitItem]
+    sign_in_limit_per_ip: list[RateLimitItem]
+    max_request_body: int
+    upload_idle_timeout: float
+
+    def rate_limits(self, family: str, scope: str) -> list[RateLimitItem]:
+        """The `<FAMILY>_LIMIT_PER_<SCOPE>` setting; none when there is no such setting."""
+        limits: list[RateLimitItem] = getattr(self, f"{family}_limit_per_{scope}", [])
+        return limits
 
     def replace(self, **overrides: Any) -> Settings:
-        return Settings({**self.values, **{k.upper(): v for k, v in overrides.items()}})
+        return dataclasses.replace(self, **overrides)
+
+
+_declared = {s.name.lower() for s in SETTINGS}
+_typed = {f.name for f in dataclasses.fields(Settings)}
+if _declared != _typed:
+    raise RuntimeError(
+        "server/config.py: every setting is declared in SETTINGS (default, help, parser) and "
+        f"typed as a field of Settings; only in SETTINGS: {sorted(_declared - _typed)}, only "
+        f"in Settings: {sorted(_typed - _declared)}"
+    )
 
 
 def load_settings(
@@ -303,10 +365,10 @@ def load_settings(
     for setting in SETTINGS:
         raw = source.get(setting.name, setting.default)
         try:
-            values[setting.name] = setting.cast(raw)
+            values[setting.name.lower()] = setting.cast(raw)
         except ValueError:
             raise SystemExit(f"Setting {setting.name}={raw!r} is invalid: {setting.help}") from None
-    settings = Settings(values)
+    settings = Settings(**values)
     if settings.upload_access == "token" and not settings.upload_token:
         raise SystemExit("UPLOAD_ACCESS=token needs UPLOAD_TOKEN: set the uploaders' passcode.")
     if settings.upload_access == "admin" and not settings.admin_token:

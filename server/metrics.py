@@ -24,12 +24,12 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from quart import Response, request
 
+from .catalog import Status
 from .screens import online
 from .store.fleet import Fleet
-from .transcode import FAILED, PROCESSING
 
 if TYPE_CHECKING:
-    from .app import Services
+    from .services import Services
 
 log = logging.getLogger(__name__)
 
@@ -167,22 +167,21 @@ async def families(state: Services, fleet: Fleet, tally: Tally) -> list[Metric]:
     conversions = GaugeMetricFamily(
         "simulcast_conversions", "Conversions by state.", labels=["state"]
     )
-    processing = sum(1 for v in channel.videos if v.status == PROCESSING)
+    processing = sum(1 for v in channel.videos if v.status == Status.PROCESSING)
     running = sum(int(w.get("conversions_running", 0)) for w in workers.values())
     conversions.add_metric(["queued"], max(0, processing - running))
     conversions.add_metric(["running"], running)
-    conversions.add_metric(["failed"], sum(1 for v in channel.videos if v.status == FAILED))
+    conversions.add_metric(["failed"], sum(1 for v in channel.videos if v.status == Status.FAILED))
 
     store_up = GaugeMetricFamily(
         "simulcast_store_up", "The shared store answers (1) or not (0).", labels=["store"]
     )
-    store = await channel.store.health()
+    store = (await channel.health())["store"]
     store_up.add_metric([str(store.get("store"))], 1.0 if store.get("ok") else 0.0)
     storage_up = GaugeMetricFamily(
         "simulcast_storage_up", "A video storage answers (1) or not (0).", labels=["storage"]
     )
-    for name, storage in state.storages.items():
-        checked = await storage.health()
+    for name, checked in (await state.storages.health()).items():
         storage_up.add_metric([name], 1.0 if checked.get("ok") else 0.0)
     return [
         viewers,

@@ -13,7 +13,7 @@ from .screens import Screens
 from .store.fleet import Fleet, open_fleet
 
 if TYPE_CHECKING:
-    from .app import Services
+    from .services import Services
 
 
 @dataclass

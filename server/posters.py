@@ -13,11 +13,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import av.stream
 
-from .catalog import Video
 from .config import ROOT
-from .transcode.convert import decoded, picture_graph, upright_size
+from .pictures import decoded, picture_graph, picture_stream, upright_size
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +27,17 @@ def poster_path(data_dir: Path, video_id: str) -> Path:
     return data_dir / "posters" / f"{video_id}.jpg"
 
 
-def poster_url(video: Video) -> str | None:
-    return f"/media/v/{video.id}/poster.jpg" if video.meta.get("poster") else None
-
-
 def extract(source: Path, target: Path, at: float = POSTER_AT) -> None:
     """Blocking: write the frame at `at` seconds (or mid-video if shorter) to `target` as JPEG."""
     with av.open(str(source), metadata_errors="replace") as container:
-        stream = next(
-            s
-            for s in container.streams.video
-            if not s.disposition & av.stream.Disposition.attached_pic
-        )
+        stream = picture_stream(container)
+        if stream is None:
+            raise ValueError("no picture stream")
         duration = container.duration / av.time_base if container.duration else None
         when = min(at, duration / 2) if duration else at
-        start = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+        start = 0.0
+        if stream.start_time and stream.time_base:
+            start = float(stream.start_time * stream.time_base)
         try:
             container.seek(int((when + start) * av.time_base), backward=True)
         except av.FFmpegError:

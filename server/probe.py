@@ -10,6 +10,8 @@ import av.container
 import av.stream
 from tinytag import TinyTag
 
+from .pictures import picture_stream
+
 # Header and packets disagreeing by more than this is not rounding between
 # streams: a shorter file was cut (an interrupted upload), a longer one's header
 # is stale (FFmpeg piping a copy keeps its input's duration).
@@ -91,13 +93,9 @@ def _inspect(path: Path, container: av.container.InputContainer, limits: Limits)
         raise ProbeError(
             "This is not a video file we can read (use MP4, MOV, WebM, MKV, AVI or MPEG-TS)."
         )
-    # Cover art in audio files shows up as a one-picture "video" stream.
-    videos = [
-        s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic
-    ]
-    if not videos:
+    video = picture_stream(container)
+    if video is None:
         raise ProbeError("This is not a video file we can read (no video stream found).")
-    video = videos[0]
     audio = container.streams.audio[0] if container.streams.audio else None
     name = _container_name(path, container)
     width, height = video.codec_context.width, video.codec_context.height

@@ -234,8 +234,3 @@ async def sweep_forever(work_dir: Path, idle_timeout: float) -> None:
         if removed := await asyncio.to_thread(sweep, work_dir, idle_timeout):
             log.info("removed %d abandoned partial uploads from %s", removed, work_dir)
         await asyncio.sleep(max(idle_timeout, 1.0))
-
-
-def cleanup(received: Received) -> None:
-    with contextlib.suppress(OSError):
-        received.path.unlink(missing_ok=True)

@@ -82,7 +82,7 @@ class Limits:
             self.rules[family] = [
                 (scope, item)
                 for scope in ("viewer", "ip")
-                for item in settings.values.get(f"{family.upper()}_LIMIT_PER_{scope.upper()}", [])
+                for item in settings.rate_limits(family, scope)
             ]
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
@@ -152,4 +152,4 @@ def install(app: Quart, settings: Settings) -> None:
         asgi: Callable[..., Awaitable[None]] = ProxyFixMiddleware(
             app.asgi_app, mode="legacy", trusted_hops=settings.trusted_proxy_hops
         )
-        app.asgi_app = asgi  # type: ignore[method-assign]
+        app.asgi_app = asgi  # type: ignore[method-assign, assignment]

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
-
-STREAM_PATH = "/video-updates"
-TIME_PATH = "/time"
-HEALTH_PATH = "/healthz"
-AMBIENT_PATH = "/ambient"
+from typing import Literal, NotRequired, TypedDict
 
 # Why a state event was sent. Every event carries the full state, so a client that missed some
 # can always apply the latest one alone.
@@ -28,6 +23,8 @@ class Item(TypedDict):
     sources: list[Source]
     duration: float
     start_time: float  # server time (Unix seconds) at which this item starts or started
+    poster: NotRequired[str]  # a still of the video, shown while it loads
+    captions: NotRequired[str]  # URL of the video's WebVTT captions, when it has some
 
 
 class Override(TypedDict):
@@ -37,8 +34,6 @@ class Override(TypedDict):
 
 
 class State(Item, total=False):
-    poster: str
-    captions: str  # URL of the video's WebVTT captions, when it has some
     reason: Reason
     server_time: float
     index: int

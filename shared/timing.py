@@ -1,8 +1,10 @@
 """Python twin of `browser/js/timing.js`: the same maths, checked against the same vectors.
 
 Units as in the JS: local times in ms, server and media times in seconds, errors in seconds
-(+ ahead of the schedule). The kiosk's health check and the benchmarks judge positions with it the
-way the pages do. tests/test_timing.py runs both against tests/timing_vectors.json.
+(+ ahead of the schedule). What it is for: tests/test_timing.py runs both against
+tests/timing_vectors.json, so a change to one that the other does not make fails, and sweeps the
+controller over a grid of inputs here, where that is quick. Nothing at run time imports it (the
+pages run timing.js; the kiosk shows those pages).
 """
 
 from __future__ import annotations

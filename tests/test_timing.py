@@ -45,9 +45,6 @@ def python_call(name: str, args: list[Any]) -> Any:
         error = math.nan if error is None else error
         step = t.Step(False, prev["rate"], prev["resting"])
         return asdict(t.control_step(error, step, seek_above))
-    if name == "trimStep":
-        display, media, prev, window = args
-        return asdict(t.trim_step(display, media, t.Trim(**prev), window))
     if name == "learnLatency":
         return t.learn_latency(*args)
     if name == "nextSeekLead":

@@ -22,6 +22,7 @@ import av
 import httpx
 import pytest
 
+from server.config import load_settings
 from server.probe import probe
 from server.transcode.convert import ConversionError, Options, convert, scaled_size
 
@@ -39,6 +40,8 @@ from .mediafiles import (
     make_webm_without_duration,
 )
 from .sse import stream
+
+DEFAULTS = Options.from_settings(load_settings(env={}, env_file=None))
 
 TOKEN = "transcode-test-token"
 
@@ -586,7 +589,7 @@ def test_a_sideways_phone_video_is_turned_upright(tmp_path: Path) -> None:
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     target = tmp_path / "upright.webm"
-    convert(source, target, Options())
+    convert(source, target, DEFAULTS)
     with av.open(str(target)) as result:
         picture = next(result.decode(video=0)).to_rgb()
     assert (picture.width, picture.height) == (90, 160)
@@ -602,7 +605,7 @@ def test_a_sideways_phone_video_is_turned_upright(tmp_path: Path) -> None:
 def test_a_failed_conversion_leaves_no_file(tmp_path: Path) -> None:
     target = tmp_path / "out.webm"
     with pytest.raises(ConversionError, match="No picture"):
-        convert(scrambled_mp4(tmp_path / "scrambled.mp4"), target, Options())
+        convert(scrambled_mp4(tmp_path / "scrambled.mp4"), target, DEFAULTS)
     assert list(tmp_path.iterdir()) == [tmp_path / "scrambled.mp4"]
 
 
@@ -612,7 +615,7 @@ def test_mpeg_ts_converts_from_zero_with_its_own_length(tmp_path: Path, with_aud
     video-only one was refused as incomplete."""
     source = make_ts_like_ffmpeg(tmp_path / "clip.ts", 3.0, with_audio)
     target = tmp_path / "clip.webm"
-    duration = convert(source, target, Options())
+    duration = convert(source, target, DEFAULTS)
     assert duration == pytest.approx(3.0, abs=0.1)
     with av.open(str(target)) as rendition:
         starts = [float(s.start_time * s.time_base) for s in rendition.streams if s.start_time]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from quart import Quart
+from collections.abc import Awaitable, Callable
+
+from quart import Quart, Response
 
 from . import api, captions, media, ops, pages, playlist, screens, session, stream, uploads
 
+View = Callable[..., Awaitable[Response]]
+
 
 def register(app: Quart) -> None:
-    routes = [
+    routes: list[tuple[str, str, View]] = [
         ("/", "GET", pages.index),
         ("/ambient", "GET", pages.ambient),
         ("/upload", "GET", pages.upload),

@@ -9,7 +9,7 @@ from typing import ParamSpec
 from quart import Response, g, request
 
 from ..access import ADMIN, COOKIE, Actor
-from ..app import services
+from ..services import services
 from ._errors import error
 
 P = ParamSpec("P")

@@ -5,21 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import replace
 from typing import Any
 
 from quart import Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..access import ADMIN
-from ..app import services
-from ..captions import captions_url
-from ..catalog import DELETED, Video
+from ..catalog import Counts, listing
 from ..config import ROOT
-from ..posters import poster_url
-from ..storage import StorageError
-from ..store import Counts
-from ..transcode import sources
+from ..ingest import NotFoundError, RemovalError
+from ..services import services
 from ._access import caller, requires
 from ._errors import error
 from ._viewer import remember, viewer_id
@@ -69,32 +64,6 @@ async def server_time() -> Response:
     return response
 
 
-def describe(video: Video, index: int | None, counts: Counts) -> dict[str, Any]:
-    listed = sources(video)  # the WebM rendition first once there is one
-    return {
-        "id": video.id,
-        "url": listed[0]["url"],
-        "sources": listed,
-        "poster": poster_url(video),
-        "captions": captions_url(video),
-        # While converting: progress from 0 to 1; a failed conversion says why in `error`.
-        "progress": video.meta.get("progress"),
-        "error": video.meta.get("error"),
-        "title": video.title,
-        "duration": video.duration,
-        "likes": counts.likes,
-        "dislikes": counts.dislikes,
-        "index": index,
-        "storage": video.storage,
-        "status": video.status,
-        "hidden": video.hidden,
-        "waiting": not video.approved,  # for an admin's approval (UPLOAD_APPROVAL=on)
-        "size": video.size,
-        "content_type": video.content_type,
-        "added_at": video.added_at,
-    }
-
-
 async def videos() -> Response:
     state = services()
     channel = state.ch
@@ -103,7 +72,7 @@ async def videos() -> Response:
     current = channel.current()
     admin = caller().role == ADMIN
     listed = [
-        describe(v, positions.get(v.id), channel.counts.get(v.id, Counts()))
+        listing(v, positions.get(v.id), channel.counts.get(v.id, Counts()))
         for v in channel.videos
         if not v.gone and (admin or v.listed)
     ]
@@ -113,11 +82,7 @@ async def videos() -> Response:
             + [item for item in listed if item["index"] is None],
             "current_index": current.index if current else -1,
             # A storage in trouble (S3 down or misconfigured), said plainly; empty when all is well.
-            "storage_warnings": [
-                warning
-                for storage in state.storages.values()
-                if (warning := getattr(storage, "warning", None))
-            ],
+            "storage_warnings": state.storages.warnings(),
         }
     )
 
@@ -149,19 +114,16 @@ async def _vote(index: int, value: int) -> Response:
     else:
         return error(409, f"No video at index {index}; reload the list.", total=len(playlist))
     viewer, new = viewer_id()
-    mine = (await channel.store.viewer_votes(viewer)).get(video.id, 0)
     # Pressing the same button again withdraws the vote; the other button changes it.
-    chosen = 0 if mine == value else value
-    counts = await channel.vote(video.id, viewer, chosen)
-    positions = [v.id for v in channel.playlist]
+    vote = await channel.toggle_vote(video.id, viewer, value)
     response = jsonify(
         {
             "success": True,
             "id": video.id,
-            "index": positions.index(video.id) if video.id in positions else None,
-            "likes": counts.likes,
-            "dislikes": counts.dislikes,
-            "my_vote": chosen,
+            "index": channel.position(video.id),
+            "likes": vote.counts.likes,
+            "dislikes": vote.counts.dislikes,
+            "my_vote": vote.mine,
         }
     )
     return remember(response, viewer) if new else response
@@ -187,43 +149,19 @@ async def skip() -> Response:
 @requires(ADMIN)
 async def delete_video(video_id: str) -> Response:
     state = services()
-    video = state.ch.find(video_id)
-    if video is None:
-        return error(404, "No such video.", id=video_id)
-    storage = state.storages.get(video.storage)
-    if video.storage == "static":
-        # A shipped sample's file is read-only: a marker keeps it out after restarts.
-        await state.ch.upsert(replace(video, status=DELETED))
-        await state.audit.record(caller(), "delete", video_id, title=video.title)
-        return jsonify({"success": True, "id": video_id})
-    if storage is not None:
-        try:
-            # File first: a bucket object left behind would rejoin at the next listing.
-            await storage.delete(video.key)
-        except StorageError as failure:
-            return error(502, f"Could not delete the file from {video.storage}: {failure}")
-    await state.ch.remove(video_id)
-    await state.conversions.forget(video)
+    try:
+        video = await state.ingest.remove(video_id)
+    except NotFoundError as failure:
+        return error(404, str(failure), id=video_id)
+    except RemovalError as failure:
+        return error(502, str(failure))
     await state.audit.record(caller(), "delete", video_id, title=video.title)
     return jsonify({"success": True, "id": video_id})
 
 
 async def health() -> Response:
     state = services()
-    checks: dict[str, Any] = {"store": await state.ch.store.health()}
-    checks["storages"] = {name: await s.health() for name, s in state.storages.items()}
-    ok = checks["store"].get("ok") and all(s.get("ok") for s in checks["storages"].values())
-    return jsonify(
-        {
-            "status": "ok" if ok else "degraded",
-            "videos": len(state.ch.playlist),
-            "viewers": state.ch.viewers,
-            "connections": len(state.ch.broker),
-            # Per process: with several workers, which one answered and how many of the
-            # channel's switches it recorded (the race lets exactly one worker record each).
-            "worker": state.ch.worker_id,
-            "switches": state.ch.switches,
-            "dropped": state.ch.broker.dropped,
-            **checks,
-        }
-    )
+    channel = await state.ch.health()
+    storages = await state.storages.health()
+    ok = channel["store"].get("ok") and all(s.get("ok") for s in storages.values())
+    return jsonify({"status": "ok" if ok else "degraded", **channel, "storages": storages})

@@ -5,9 +5,10 @@ from __future__ import annotations
 from quart import Response, jsonify, request
 
 from ..access import ADMIN
-from ..app import services
-from ..captions import CaptionsError, captions_url, to_webvtt, with_captions
+from ..captions import CaptionsError, to_webvtt, with_captions
+from ..catalog import captions_url
 from ..receive import CAPTIONS_FIELD
+from ..services import services
 from ._access import caller, requires
 from ._errors import error
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import quote
 
 from quart import Response, redirect
 
-from ..app import services
 from ..captions import captions_of
+from ..catalog import WEBM, rendition_of
 from ..formats import safe_type
 from ..media import CACHE_CONTROL, send_media
 from ..posters import poster_path
-from ..transcode import WEBM, rendition_of
+from ..services import services
 from ._errors import error
 
 
@@ -38,21 +39,20 @@ async def _serve(
     """A stored file, whichever storage holds it: a redirect to a fresh presigned/CDN URL, a
     hand-off to nginx, or the bytes themselves."""
     state = services()
-    storage = state.storages.get(storage_name)
-    if storage is None:
+    located = await state.storages.locate(storage_name, key)
+    if located is None:
         return error(404, f"This video's {what} is not reachable here.", id=video_id)
-    url = await storage.url(key)
-    if url is not None:
+    if located.url is not None:
         # Signed at every request, so a long session never holds a stale one.
-        response = redirect(url, 302)
+        # Quart answers with its own response class, typed as Werkzeug's.
+        response = cast(Response, redirect(located.url, 302))
         response.headers["Cache-Control"] = "no-store"
         return response
-    path = storage.local_path(key)
-    if path is None or not path.is_file():
+    if located.path is None:
         return error(404, f"This video's {what} is missing.", id=video_id)
     if prefix := state.settings.media_accel_redirect:
-        return sandboxed(accel_redirect(prefix, storage.name, key, content_type))
-    return sandboxed(await send_media(path, content_type))
+        return sandboxed(accel_redirect(prefix, storage_name, key, content_type))
+    return sandboxed(await send_media(located.path, content_type))
 
 
 async def poster(video_id: str) -> Response:

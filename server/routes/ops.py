@@ -9,9 +9,9 @@ from typing import Any
 from quart import Response, jsonify, request
 
 from ..access import ADMIN
-from ..app import services
 from ..metrics import CONTENT_TYPE, exposition
 from ..plays import DAY, PlayQueryError, parse_time, to_csv
+from ..services import services
 from ._access import requires
 from ._errors import error
 
@@ -24,11 +24,12 @@ async def ready() -> Response:
     if state.channel is None or state.monitoring is None:
         return error(503, "Starting up.", ready=False)
     checks: dict[str, Any] = {
-        "store": await state.ch.store.health(),
+        "store": (await state.ch.health())["store"],
         "fleet": await state.watch.fleet.health(),
-        "storages": {name: await s.health() for name, s in state.storages.items()},
+        "storages": await state.storages.health(),
     }
-    local_ok = all(s.get("ok") for name, s in checks["storages"].items() if name != "s3")
+    optional = state.storages.optional()
+    local_ok = all(s.get("ok") for name, s in checks["storages"].items() if name not in optional)
     ok = bool(checks["store"].get("ok") and checks["fleet"].get("ok") and local_ok)
     response = jsonify({"ready": ok, **checks})
     response.status_code = 200 if ok else 503

@@ -9,9 +9,9 @@ from typing import Any
 from quart import Response, jsonify, request
 
 from ..access import ADMIN
-from ..app import services
 from ..catalog import Video
 from ..channel import ChannelError
+from ..services import services
 from ._access import caller, requires
 from ._errors import error
 

@@ -8,7 +8,6 @@ import json
 from quart import Response, jsonify, request
 
 from ..access import ADMIN
-from ..app import services
 from ..screens import (
     FRAME_MS,
     MAX_REPORT_BYTES,
@@ -20,6 +19,7 @@ from ..screens import (
     clean_name,
     parse_report,
 )
+from ..services import services
 from ..walls import TooManyWallsError, UnknownWallError, WallError
 from ._access import caller, requires
 from ._errors import error

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Response, jsonify, request
 
 from ..access import ADMIN, COOKIE, Actor
-from ..app import services
+from ..services import services
 from ._access import caller, requires
 from ._errors import error
 

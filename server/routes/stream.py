@@ -4,31 +4,21 @@ from __future__ import annotations
 
 from quart import Response, jsonify
 
-from shared.protocol import RETRY_MS
-
-from ..app import services
-from ..events import encode
-from ..fanout.local import LocalFanout
 from ..fanout.response import Subscription
+from ..services import services
+from ._errors import error
 from ._viewer import viewer_id
-from .api import error
 
 
 async def updates() -> Response:
     channel = services().ch
-    if not isinstance(channel.broker, LocalFanout):
+    if (fanout := channel.local_fanout) is None:
         return error(404, "Live updates come from nginx here (FANOUT=nchan): connect through it.")
     viewer, _ = viewer_id()
-    my_votes = await channel.store.viewer_votes(viewer)
-
-    def first() -> bytes:
-        # Always the full state first: a reconnecting client (Last-Event-ID) is simply current.
-        state = {**channel.state("connect"), "server_time": channel.now(), "my_votes": my_votes}
-        return encode(state, event_id=channel.last_event_id, retry_ms=RETRY_MS)
-
+    my_votes = await channel.my_votes(viewer)
     return Subscription(
-        channel.broker,
-        first,
+        fanout,
+        lambda: channel.first_event(my_votes),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -38,6 +28,6 @@ async def my_votes() -> Response:
     """The caller's votes by video id: the one per-viewer part of the state, asked for apart
     from the stream so the stream can be the same bytes for everybody (and served by nginx)."""
     viewer, _ = viewer_id()
-    response = jsonify({"my_votes": await services().ch.store.viewer_votes(viewer)})
+    response = jsonify({"my_votes": await services().ch.my_votes(viewer)})
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 from collections.abc import AsyncIterator
@@ -18,10 +19,14 @@ _NOT_VIDEOS = (".rendition", ".part")
 
 
 class LocalStorage:
+    relist_interval: float | None = None  # only this machine writes here, and says so
+    warning: str | None = None
+
     def __init__(
         self, name: str, root: Path, writable: bool = True, links: SecureLinks | None = None
     ) -> None:
         self.name = name
+        self.place = f"{name} storage"
         self.root = root.resolve()
         self.writable = writable
         self.links = links  # with nginx in front: signed URLs instead of the bytes
@@ -47,16 +52,23 @@ class LocalStorage:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(shutil.move, source, target)
-        except OSError as error:  # a full disk, most likely: said as such, not a crash
-            target.unlink(missing_ok=True)
+        except OSError as error:  # a full disk, a folder that is not one: said, not a crash
+            with contextlib.suppress(OSError):  # half a file is worse than none
+                target.unlink(missing_ok=True)
             raise StorageError(
-                f"{self.name} storage could not write the file: {error.strerror}"
+                f"{self.name} storage could not write the file: {error.strerror or error}"
             ) from error
 
     async def delete(self, key: str) -> None:
         path = self.local_path(key)
-        if path is not None and self.writable:
-            path.unlink(missing_ok=True)
+        if path is None or not self.writable:
+            return
+        try:
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # already gone
+        except OSError as error:
+            raise StorageError(f"cannot delete {key}: {error.strerror or error}") from error
 
     async def list(self) -> AsyncIterator[StoredFile]:
         if not self.root.is_dir():

@@ -9,6 +9,7 @@ restart needs one HEAD per object, never a download.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import math
@@ -69,33 +70,23 @@ class _Listed:
 
 class S3Storage:
     name = "s3"
+    place = "the S3 bucket"
+    writable = True
 
-    def __init__(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        endpoint_url: str = "",
-        region: str = "us-east-1",
-        access_key: str = "",
-        secret_key: str = "",
-        public_base_url: str = "",
-        url_expiry: int = 3600,
-        work_dir: Path = Path("data/incoming"),
-        max_probe_size: int = 2 * 1024**3,
-    ) -> None:
-        self.bucket = bucket
-        self.prefix = prefix.lstrip("/")
-        self.endpoint_url = endpoint_url
-        self.region = region
-        self.public_base_url = public_base_url.rstrip("/")
-        self.url_expiry = max(1, min(url_expiry, MAX_URL_EXPIRY))
-        self.work_dir = work_dir
-        self.max_probe_size = max_probe_size
+    def __init__(self, settings: Settings) -> None:
+        self.bucket = settings.s3_bucket_name
+        self.prefix = settings.s3_prefix.lstrip("/")
+        self.endpoint_url = settings.s3_endpoint_url
+        self.region = settings.aws_region
+        self.public_base_url = settings.s3_public_base_url.rstrip("/")
+        self.url_expiry = max(1, min(settings.s3_url_expiry, MAX_URL_EXPIRY))
+        self.work_dir = settings.data_dir / "incoming"
+        self.max_probe_size = settings.max_upload_size
+        self.relist_interval: float | None = settings.s3_resync_interval
         self.problem: str | None = None  # why the bucket is unusable right now, if it is
         self._checked = 0.0
         self._check: asyncio.Task[None] | None = None
-        self._access = (access_key or None, secret_key or None)
+        self._access = (settings.aws_access_key_id or None, settings.aws_secret_access_key or None)
         self._client_: Any = None
         self._transfers = ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="s3-transfer")
         # key -> (etag, what the object is, or None when it is not a playable video)
@@ -103,21 +94,6 @@ class S3Storage:
         # Seconds, to size URL lifetimes; by key without extension, so a video's rendition
         # (<id>.rendition beside <id>.mp4) gets the lifetime of the video it renders.
         self._durations: dict[str, float] = {}
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> S3Storage:
-        return cls(
-            settings.s3_bucket_name,
-            prefix=settings.s3_prefix,
-            endpoint_url=settings.s3_endpoint_url,
-            region=settings.aws_region,
-            access_key=settings.aws_access_key_id,
-            secret_key=settings.aws_secret_access_key,
-            public_base_url=settings.s3_public_base_url,
-            url_expiry=settings.s3_url_expiry,
-            work_dir=settings.data_dir / "incoming",
-            max_probe_size=settings.max_upload_size,
-        )
 
     @property
     def where(self) -> str:
@@ -232,8 +208,8 @@ class S3Storage:
 
     # -- listing --------------------------------------------------------------------------------
 
-    def _list_objects(self, client: Any) -> list[_Listed]:
-        found: list[_Listed] = []
+    def _list_objects(self, client: Any) -> builtins.list[_Listed]:
+        found: builtins.list[_Listed] = []
         pages = client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix
         )
@@ -431,7 +407,8 @@ def _root(error: BaseException) -> BaseException:
         if nxt is None:
             return error
         seen = nxt
-    return seen
+    found: BaseException = seen
+    return found
 
 
 def _stem(key: str) -> str:

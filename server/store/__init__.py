@@ -6,19 +6,13 @@ machines. The channel logic, the clock and the routes never know which one they 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..catalog import Video
+from ..catalog import Counts, Video
 from ..clock import Anchor, ChannelState
 from ..config import Settings
-
-
-@dataclass(frozen=True)
-class Counts:
-    likes: int = 0
-    dislikes: int = 0
 
 
 @dataclass(frozen=True)
@@ -30,6 +24,32 @@ class Snapshot:
     def playlist(self) -> list[Video]:
         """The videos in rotation, in order: what the clock walks."""
         return [v for v in self.videos if v.playable]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What another process changed: the catalog or the anchor (reload the snapshot), or only
+    the votes of some videos (reload their counts). A vote is by far the most frequent change,
+    and the cheapest to follow."""
+
+    catalog: bool = False
+    votes: frozenset[str] = frozenset()
+
+    def __or__(self, other: Change) -> Change:
+        return Change(self.catalog or other.catalog, self.votes | other.votes)
+
+    def __bool__(self) -> bool:
+        return self.catalog or bool(self.votes)
+
+
+# Anything may have changed (a first read, a feed that was lost for a while): reload it all.
+EVERYTHING = Change(catalog=True)
+
+
+@dataclass(frozen=True)
+class Vote:
+    counts: Counts  # the video's counts after the vote
+    mine: int  # this viewer's vote now: +1, -1 or 0 (none)
 
 
 class Store(Protocol):
@@ -56,11 +76,15 @@ class Store(Protocol):
         """Show `text` on every screen ("" clears it); bumps the version like a commit."""
         ...
 
-    async def vote(self, video_id: str, viewer_id: str, value: int) -> Counts:
-        """Set this viewer's vote on a video to +1, -1 or 0 (withdrawn)."""
+    async def toggle_vote(self, video_id: str, viewer_id: str, value: int) -> Vote:
+        """Atomically: the viewer's vote on the video becomes `value` (+1 or -1), or none when
+        it already was that (pressing the same button again withdraws it)."""
         ...
 
-    async def counts(self) -> dict[str, Counts]: ...
+    async def counts(self, video_ids: Collection[str] | None = None) -> dict[str, Counts]:
+        """The counts of these videos (all videos with votes when None); a video without
+        votes may be missing."""
+        ...
 
     async def viewer_votes(self, viewer_id: str) -> dict[str, int]: ...
 
@@ -68,8 +92,9 @@ class Store(Protocol):
         """Record this worker's viewer count; return the total across live workers."""
         ...
 
-    def changes(self) -> AsyncIterator[None]:
-        """Yields whenever another process changed the store."""
+    def changes(self) -> AsyncIterator[Change]:
+        """Yields what another process changed, as it happens; EVERYTHING first, and again
+        after any gap in following."""
         ...
 
     async def add_audit(self, entry: dict[str, Any], keep: int) -> None:

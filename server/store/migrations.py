@@ -49,6 +49,10 @@ STEPS: tuple[str, ...] = (
     ALTER TABLE channel ADD COLUMN resume_id TEXT;
     ALTER TABLE channel ADD COLUMN banner TEXT NOT NULL DEFAULT '';
     """,
+    # 4. Which video's votes moved, in order: other workers reload just those counts.
+    """
+    CREATE TABLE IF NOT EXISTS vote_changes (video_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(STEPS)
 

@@ -1,10 +1,11 @@
 """Redis store: one channel shared by every worker on every machine.
 
 Each mutation is one Lua script, so the version check and the write are a single atomic step on
-the server, and it publishes the writer's id on a pub/sub channel in the same step: a process
-then reloads on every change but its own. Redis being away is survivable: the caller keeps its
-last state (the clock is pure), `health()` says what is wrong, and `changes()` reconnects on its
-own and yields once it is back, so the caller reloads everything it may have missed.
+the server, and it publishes the writer's id and what changed on a pub/sub channel in the same
+step: a process then follows every change but its own, reloading only what moved. Redis being
+away is survivable: the caller keeps its last state (the clock is pure), `health()` says what is
+wrong, and `changes()` reconnects on its own and yields once it is back, so the caller reloads
+everything it may have missed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,13 +24,15 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import RedisError
 
-from ..catalog import Video
+from ..catalog import Counts, Video
 from ..clock import Anchor, ChannelState
-from . import Counts, Snapshot
+from . import EVERYTHING, Change, Snapshot, Vote
 
 log = logging.getLogger(__name__)
 
 PREFIX = "simulcast:"
+# Change notices: "<writer id>|catalog" or "<writer id>|votes|<video id>".
+SEPARATOR, CATALOG, VOTES = "|", "catalog", "votes"
 PRESENCE_TTL_MS = 15_000  # a worker's viewer count expires unless refreshed (every ~2 s)
 HEALTH_TIMEOUT = 2.0
 MAX_CONNECTIONS = 32  # per process; Redis answers each command in microseconds
@@ -37,7 +40,7 @@ RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)  # then 2 s between attempts
 
 # KEYS: channel, videos, order, likes, dislikes.
 # ARGV: expected version, anchor id, anchor start, upserts (JSON list of [id, json]), unused,
-#       remove id, writer id, notification channel, key prefix, resume id (JSON),
+#       remove id, change notice, notification channel, key prefix, resume id (JSON),
 #       new order (JSON or '').
 COMMIT = """
 local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
@@ -72,7 +75,7 @@ redis.call('PUBLISH', ARGV[8], ARGV[7])
 return 1
 """
 
-# KEYS: channel. ARGV: banner text, writer id, notification channel.
+# KEYS: channel. ARGV: banner text, change notice, notification channel.
 BANNER = """
 redis.call('HSET', KEYS[1], 'banner', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'version', 1)
@@ -80,12 +83,14 @@ redis.call('PUBLISH', ARGV[3], ARGV[2])
 """
 
 # The votes of a video by viewer, the votes of a viewer by video, and running totals: counts
-# stay exact under any concurrency and reading them never scans the votes.
+# stay exact under any concurrency and reading them never scans the votes. Pressing the same
+# button again withdraws the vote: decided here, in the same atomic step as the write.
 # KEYS: votes of the video, votes of the viewer, likes, dislikes.
-# ARGV: video id, viewer id, value, writer id, notification channel.
-VOTE = """
+# ARGV: video id, viewer id, value pressed, notification, notification channel.
+TOGGLE_VOTE = """
 local video, viewer, new = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local old = tonumber(redis.call('HGET', KEYS[1], viewer) or '0')
+if old == new then new = 0 end
 if old ~= new then
   if new == 0 then
     redis.call('HDEL', KEYS[1], viewer)
@@ -101,7 +106,7 @@ if old ~= new then
   redis.call('PUBLISH', ARGV[5], ARGV[4])
 end
 return {tonumber(redis.call('HGET', KEYS[3], video) or '0'),
-        tonumber(redis.call('HGET', KEYS[4], video) or '0')}
+        tonumber(redis.call('HGET', KEYS[4], video) or '0'), new}
 """
 
 # Expiry runs on the Redis clock, so workers on machines with skewed clocks still agree on who
@@ -116,6 +121,10 @@ for _, worker in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return total
 """
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def redact(url: str) -> str:
@@ -156,7 +165,7 @@ class RedisStore:
             url, socket_connect_timeout=2, health_check_interval=10, retry=Retry(NoBackoff(), 0)
         )
         self._commit = self._redis.register_script(COMMIT)
-        self._vote = self._redis.register_script(VOTE)
+        self._toggle_vote = self._redis.register_script(TOGGLE_VOTE)
         self._banner = self._redis.register_script(BANNER)
         self._presence = self._redis.register_script(PRESENCE)
 
@@ -191,7 +200,9 @@ class RedisStore:
         return Snapshot(videos, state)
 
     async def set_banner(self, text: str) -> None:
-        await self._banner(keys=[self._key("channel")], args=[text, self.writer_id, self._notify])
+        await self._banner(
+            keys=[self._key("channel")], args=[text, self._notice(CATALOG), self._notify]
+        )
 
     async def commit(
         self,
@@ -210,7 +221,7 @@ class RedisStore:
             json.dumps([[video.id, json.dumps(video.to_dict())] for video in upsert]),
             "",
             remove or "",
-            self.writer_id,
+            self._notice(CATALOG),
             self._notify,
             self._prefix,
             json.dumps(anchor.resume_id),
@@ -218,18 +229,34 @@ class RedisStore:
         ]
         return bool(await self._commit(keys=keys, args=args))
 
-    async def vote(self, video_id: str, viewer_id: str, value: int) -> Counts:
+    async def toggle_vote(self, video_id: str, viewer_id: str, value: int) -> Vote:
         keys = [
             self._key(f"votes:{video_id}"),
             self._key(f"voter:{viewer_id}"),
             self._key("likes"),
             self._key("dislikes"),
         ]
-        args = [video_id, viewer_id, value, self.writer_id, self._notify]
-        likes, dislikes = await self._vote(keys=keys, args=args)
-        return Counts(int(likes), int(dislikes))
+        args: list[str | int] = [
+            video_id,
+            viewer_id,
+            value,
+            self._notice(VOTES, video_id),
+            self._notify,
+        ]
+        likes, dislikes, mine = await self._toggle_vote(keys=keys, args=args)
+        return Vote(Counts(int(likes), int(dislikes)), int(mine))
 
-    async def counts(self) -> dict[str, Counts]:
+    async def counts(self, video_ids: Collection[str] | None = None) -> dict[str, Counts]:
+        if video_ids is not None:
+            ids = list(video_ids)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hmget(self._key("likes"), ids)
+                pipe.hmget(self._key("dislikes"), ids)
+                likes, dislikes = await pipe.execute()
+            return {
+                vid: Counts(int(up or 0), int(down or 0))
+                for vid, up, down in zip(ids, likes, dislikes, strict=True)
+            }
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(self._key("likes"))
             pipe.hgetall(self._key("dislikes"))
@@ -239,6 +266,19 @@ class RedisStore:
             for vid in likes.keys() | dislikes.keys()
         }
 
+    def _notice(self, *what: str) -> str:
+        return SEPARATOR.join([self.writer_id, *what])
+
+    def _change(self, message: bytes) -> Change | None:
+        """What a notice says changed; None for this process's own."""
+        writer, _, what = message.decode(errors="replace").partition(SEPARATOR)
+        if writer == self.writer_id:
+            return None
+        kind, _, video_id = what.partition(SEPARATOR)
+        if kind == VOTES and video_id:
+            return Change(votes=frozenset([video_id]))
+        return EVERYTHING  # a catalog change, or a notice from an older version: reload all
+
     async def viewer_votes(self, viewer_id: str) -> dict[str, int]:
         try:
             votes = await self._redis.hgetall(self._key(f"voter:{viewer_id}"))
@@ -246,15 +286,15 @@ class RedisStore:
             # Only decorates the page (which button is lit); a viewer (re)connecting to the
             # stream while Redis is away must still get the state and keep playing.
             return {}
-        return {vid.decode(): int(value) for vid, value in votes.items()}
+        return {_text(vid): int(value) for vid, value in votes.items()}
 
     async def report_viewers(self, worker_id: str, viewers: int, now: float) -> int:
-        args = [self._prefix, worker_id, viewers, PRESENCE_TTL_MS]
+        args: list[str | int] = [self._prefix, worker_id, viewers, PRESENCE_TTL_MS]
         return int(await self._presence(keys=[self._key("workers")], args=args))
 
-    async def changes(self) -> AsyncIterator[None]:
-        """Yields after every (re)subscription, since anything may have changed while this
-        process was not listening, and then once per burst of other writers' changes."""
+    async def changes(self) -> AsyncIterator[Change]:
+        """Yields EVERYTHING after every (re)subscription, since anything may have changed while
+        this process was not listening, and then once per burst of other writers' changes."""
         attempt = 0
         while True:
             pubsub = self._listener.pubsub()
@@ -266,22 +306,23 @@ class RedisStore:
                 if confirmed is None or confirmed["type"] != "subscribe":
                     raise RedisError(f"no subscription confirmation: {confirmed!r}")
                 self.listening, attempt = True, 0
-                yield None
+                yield EVERYTHING
                 while True:
                     message = await self._next(pubsub, timeout=30.0)
-                    if message is None or message["data"] == self.writer_id.encode():
-                        continue
+                    change = Change()
                     # Drain what already arrived: a burst of 100 votes is one reload.
-                    while await self._next(pubsub, timeout=0.0) is not None:
-                        pass
-                    yield None
+                    while message is not None:
+                        change |= self._change(message["data"]) or Change()
+                        message = await self._next(pubsub, timeout=0.0)
+                    if change:
+                        yield change
             except (RedisError, OSError) as error:
                 if self.listening:
                     log.warning("lost the Redis change feed (%s); reconnecting", error)
                 self.listening = False
             finally:
                 self.listening = False
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
             await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
             attempt += 1
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..catalog import Video
+from ..catalog import Counts, Video
 from ..clock import Anchor, ChannelState
-from . import Counts, Snapshot
+from . import EVERYTHING, Change, Snapshot, Vote
 from .migrations import upgrade
 
 PRESENCE_TTL = 15.0  # seconds a worker's viewer count stays valid without a refresh
@@ -105,29 +105,46 @@ class SqliteStore:
             )
         return True
 
-    async def vote(self, video_id: str, viewer_id: str, value: int) -> Counts:
+    async def toggle_vote(self, video_id: str, viewer_id: str, value: int) -> Vote:
+        # Read and write in one IMMEDIATE transaction: two quick taps (on any worker) are
+        # applied one after the other, never both against the same old vote.
         with self._transaction() as db:
-            if value:
+            row = db.execute(
+                "SELECT value FROM votes WHERE video_id = ? AND viewer_id = ?",
+                (video_id, viewer_id),
+            ).fetchone()
+            mine = 0 if row is not None and row[0] == value else value
+            if mine:
                 db.execute(
                     "INSERT INTO votes VALUES (?, ?, ?) ON CONFLICT (video_id, viewer_id) "
                     "DO UPDATE SET value = excluded.value",
-                    (video_id, viewer_id, value),
+                    (video_id, viewer_id, mine),
                 )
             else:
                 db.execute(
                     "DELETE FROM votes WHERE video_id = ? AND viewer_id = ?", (video_id, viewer_id)
                 )
+            # Tells the other workers' changes() which video's counts moved.
+            db.execute(
+                "INSERT INTO vote_changes VALUES "
+                "(?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM vote_changes)) "
+                "ON CONFLICT (video_id) DO UPDATE SET seq = excluded.seq",
+                (video_id,),
+            )
             likes, dislikes = db.execute(
                 "SELECT COALESCE(SUM(value = 1), 0), COALESCE(SUM(value = -1), 0) "
                 "FROM votes WHERE video_id = ?",
                 (video_id,),
             ).fetchone()
-        return Counts(likes, dislikes)
+        return Vote(Counts(likes, dislikes), mine)
 
-    async def counts(self) -> dict[str, Counts]:
-        rows = self._db.execute(
-            "SELECT video_id, SUM(value = 1), SUM(value = -1) FROM votes GROUP BY video_id"
-        ).fetchall()
+    async def counts(self, video_ids: Collection[str] | None = None) -> dict[str, Counts]:
+        query = "SELECT video_id, SUM(value = 1), SUM(value = -1) FROM votes"
+        args: tuple[str, ...] = ()
+        if video_ids is not None:
+            args = tuple(video_ids)
+            query += f" WHERE video_id IN ({', '.join('?' * len(args))})"
+        rows = self._db.execute(query + " GROUP BY video_id", args).fetchall()
         return {video_id: Counts(likes, dislikes) for video_id, likes, dislikes in rows}
 
     async def viewer_votes(self, viewer_id: str) -> dict[str, int]:
@@ -147,18 +164,37 @@ class SqliteStore:
             (total,) = db.execute("SELECT COALESCE(SUM(viewers), 0) FROM presence").fetchone()
         return int(total)
 
-    async def changes(self) -> AsyncIterator[None]:
+    async def changes(self) -> AsyncIterator[Change]:
         # data_version moves only when *another* connection commits: exactly the changes this
-        # process has not already announced itself.
-        last = self._db.execute("PRAGMA data_version").fetchone()[0]
+        # process has not already announced itself. What moved is told by the channel's version
+        # (catalog and anchor) and the vote sequence; presence reports move neither. Both are
+        # read with data_version under the write lock, so nothing commits in between: marks
+        # that moved while data_version did not were moved by this process, and are no news.
+        last, version, seq = self._marks()
         # Whatever committed before `last` was read is news too: the caller reloads once now.
-        yield None
+        yield EVERYTHING
         while True:
             await asyncio.sleep(self._poll_interval)
-            current = self._db.execute("PRAGMA data_version").fetchone()[0]
-            if current != last:
-                last = current
-                yield None
+            current, new_version, new_seq = self._marks()
+            if current == last:
+                version, seq = new_version, new_seq
+                continue
+            last = current
+            voted = self._db.execute(
+                "SELECT video_id FROM vote_changes WHERE seq > ? AND seq <= ?", (seq, new_seq)
+            ).fetchall()
+            change = Change(new_version != version, frozenset(vid for (vid,) in voted))
+            version, seq = new_version, new_seq
+            if change:
+                yield change
+
+    def _marks(self) -> tuple[int, int, int]:
+        """(data_version, channel version, last vote sequence), all from one instant."""
+        with self._transaction() as db:
+            (data_version,) = db.execute("PRAGMA data_version").fetchone()
+            (version,) = db.execute("SELECT version FROM channel").fetchone()
+            (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) FROM vote_changes").fetchone()
+        return int(data_version), int(version), int(seq)
 
     async def add_audit(self, entry: dict[str, Any], keep: int) -> None:
         with self._transaction() as db:

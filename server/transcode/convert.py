@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,9 +18,9 @@ from typing import Any
 import av
 import av.container
 import av.filter
-import av.stream
 
 from ..config import Settings
+from ..pictures import decoded, picture_graph, picture_stream, upright_size
 from ..probe import ProbeError, is_universally_playable, probe
 
 SAMPLE_RATE = 48000  # Opus works at 48 kHz only
@@ -39,12 +39,14 @@ class ConversionError(RuntimeError):
 
 @dataclass(frozen=True)
 class Options:
-    max_height: int = 720
-    video_bitrate: int = 1_500_000
-    audio_bitrate: int = 96_000
-    speed: str = "realtime"  # or "good"
-    threads: int = 2
-    memory_limit: int = 0  # the converter's address space (RLIMIT_AS), 0 for none
+    """The TRANSCODE_* settings (server/config.py has their defaults), and the threads."""
+
+    max_height: int
+    video_bitrate: int
+    audio_bitrate: int
+    speed: str  # "realtime" or "good"
+    threads: int
+    memory_limit: int  # the converter's address space (RLIMIT_AS), 0 for none
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Options:
@@ -110,12 +112,10 @@ class _Conversion:
         progress: Progress,
     ) -> None:
         self.inp, self.out, self.options, self.progress = inp, out, options, progress
-        videos = [
-            s for s in inp.streams.video if not s.disposition & av.stream.Disposition.attached_pic
-        ]
-        if not videos:
+        vin = picture_stream(inp)
+        if vin is None:
             raise ConversionError("This file has no video stream.")
-        self.vin = videos[0]
+        self.vin = vin
         self.vin.thread_type = "AUTO"  # frame threads: decoding 1080p H.264 is half the work
         self.ain = inp.streams.audio[0] if inp.streams.audio else None
         rate = self.vin.average_rate or self.vin.guessed_rate or MAX_FPS
@@ -227,48 +227,3 @@ class _Conversion:
             for chunk in self.resampler.resample(None):
                 self._encode_audio(chunk)
             self._encode_audio(None)
-
-
-def decoded(packet: av.Packet) -> Iterator[av.VideoFrame | av.AudioFrame]:
-    """The packet's frames; none when it is damaged."""
-    try:
-        yield from packet.decode()  # type: ignore[misc]
-    except av.InvalidDataError:
-        return  # one damaged packet: skip it as players do, keep the rest
-
-
-def upright_size(frame: av.VideoFrame) -> tuple[int, int]:
-    """The picture's size as players show it, turned by its display matrix."""
-    if round(frame.rotation / 90) % 2:
-        return frame.height, frame.width
-    return frame.width, frame.height
-
-
-def picture_graph(
-    stream: av.VideoStream,
-    first: av.VideoFrame,
-    width: int,
-    height: int,
-    pix_fmt: str,
-    extra: tuple[tuple[str, str], ...] = (),
-) -> av.filter.Graph:
-    """Filters from a decoded frame to an upright picture of the given size and format."""
-    graph = av.filter.Graph()
-    nodes = [graph.add_buffer(template=stream)]
-    steps = [*_rotation_filters(first.rotation), *extra]
-    steps += [("scale", f"{width}:{height}"), ("format", pix_fmt)]
-    nodes += [graph.add(name, args) for name, args in steps]
-    nodes.append(graph.add("buffersink"))
-    graph.link_nodes(*nodes).configure()
-    return graph
-
-
-def _rotation_filters(rotation: float) -> list[tuple[str, str]]:
-    # Phones record sideways and say so in a display matrix; players turn the picture, and
-    # so must we, since the rendition (and a JPEG) carries no matrix.
-    turn = round(rotation / 90) % 4
-    return {
-        1: [("transpose", "cclock")],
-        2: [("hflip", ""), ("vflip", "")],
-        3: [("transpose", "clock")],
-    }.get(turn, [])

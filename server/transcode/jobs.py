@@ -22,14 +22,14 @@ import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..catalog import READY, Video
+from ..catalog import WEBM, Status, Video, VideoMeta, rendition_of
 from ..config import ROOT, Settings
 from ..logs import event
 from ..posters import discard_poster, make_poster, poster_path
-from ..storage import Storage, StorageError
-from . import FAILED, PROCESSING, WEBM, rendition_key, rendition_of
+from ..storage import NoStorageError, StorageError, Storages
+from . import rendition_key
 from .convert import ConversionError, Options
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ SCAN_INTERVAL = 2.0  # seconds between catalog scans: uploads to other workers s
 SAVE_INTERVAL = 1.0  # seconds between progress writes to the store
 MAX_ATTEMPTS = 3  # starts of one conversion that may be cut short (restarts, OOM kills)
 ORPHAN_AGE = 3600.0  # a held source this old with no job is an upload that never finished
-JOB_KEYS = ("progress", "attempts", "host")  # meta that lives only while a job is open
 
 
 class CutShortError(Exception):
@@ -55,7 +54,7 @@ class VideoGoneError(Exception):
 
 
 class Transcoder:
-    def __init__(self, settings: Settings, channel: Channel, storages: dict[str, Storage]) -> None:
+    def __init__(self, settings: Settings, channel: Channel, storages: Storages) -> None:
         self.settings = settings
         self.channel = channel
         self.storages = storages
@@ -75,12 +74,12 @@ class Transcoder:
 
     def refusal(self) -> str | None:
         """Why a new upload needing conversion cannot be queued now, if it cannot."""
-        waiting = sum(1 for v in self.channel.videos if v.status == PROCESSING)
+        waiting = sum(1 for v in self.channel.videos if v.status == Status.PROCESSING)
         if waiting >= self.settings.transcode_queue:
             return f"{waiting} videos are waiting to be converted; try again in a few minutes."
         return None
 
-    async def accept(self, work_file: Path, video_id: str) -> dict[str, Any]:
+    async def accept(self, work_file: Path, video_id: str, meta: VideoMeta) -> VideoMeta:
         """Queue a new upload; returns the meta its catalog entry starts with.
 
         The upload's bytes are kept for the conversion: storing takes the work file over (S3
@@ -92,7 +91,7 @@ class Transcoder:
             os.link(work_file, held)  # same disk as the work file: costs nothing
         except OSError:
             await asyncio.to_thread(shutil.copyfile, work_file, held)
-        return {"progress": 0.0, "host": HOST}
+        return replace(meta, progress=0.0, host=HOST)
 
     def release(self, video_id: str) -> None:
         self._held(video_id).unlink(missing_ok=True)
@@ -106,11 +105,9 @@ class Transcoder:
             task.cancel()
         self.release(video.id)
         discard_poster(self.settings.data_dir, video.id)
-        where = rendition_of(video)
-        storage = self.storages.get(where[0]) if where else None
-        if where and storage is not None:
+        if (where := rendition_of(video)) is not None:
             try:
-                await storage.delete(where[1])
+                await self.storages.delete(*where)
             except StorageError as error:
                 log.warning("could not delete the rendition of %s: %s", video.id, error)
 
@@ -157,7 +154,7 @@ class Transcoder:
 
     def _tidy(self) -> None:
         """Leftovers of a process that died converting: partial files are never reused."""
-        waiting = {v.id for v in self.channel.videos if v.status == PROCESSING}
+        waiting = {v.id for v in self.channel.videos if v.status == Status.PROCESSING}
         for path in self.work_dir.iterdir():
             if path.name.endswith((".part", ".webm")):
                 path.unlink(missing_ok=True)
@@ -174,16 +171,18 @@ class Transcoder:
             self.running[video.id] = asyncio.create_task(self._run(video.id))
 
     def _due(self) -> list[Video]:
-        waiting = [v for v in self.channel.videos if v.status == PROCESSING and self._mine(v)]
+        waiting = [
+            v for v in self.channel.videos if v.status == Status.PROCESSING and self._mine(v)
+        ]
         # Files found in storage (not uploaded through us) that only some screens can play:
         # converted in the background, and in the rotation meanwhile.
         stale = [
             v
             for v in self.channel.videos
-            if v.status == READY
+            if v.status == Status.READY
             and v.content_type != WEBM
             and rendition_of(v) is None
-            and "error" not in v.meta
+            and v.meta.error is None
             and self._reachable(v)
         ]
         return [v for v in waiting + stale if v.id not in self.running]
@@ -199,7 +198,7 @@ class Transcoder:
     def _mine(self, video: Video) -> bool:
         """Machines sharing a catalog (Redis) each run a queue: an upload is converted where its
         bytes are kept, not failed by a machine that never had them."""
-        return video.meta.get("host", HOST) == HOST or self._source(video) is not None
+        return video.meta.host in (None, HOST) or self._source(video) is not None
 
     def _reachable(self, video: Video) -> bool:
         """A copy is here, or its storage can hand one over (a bucket)."""
@@ -239,14 +238,14 @@ class Transcoder:
             if video.id in self._postered:
                 continue
             self._postered.add(video.id)
-            if video.meta.get("poster") and poster_path(self.settings.data_dir, video.id).exists():
+            if video.meta.poster and poster_path(self.settings.data_dir, video.id).exists():
                 continue
             source = self._source(video)
             if source is None or not await self._poster(source, video.id):
                 continue
             with contextlib.suppress(VideoGoneError):
                 current = self._current(video.id)
-                await self.channel.upsert(replace(current, meta={**current.meta, "poster": True}))
+                await self.channel.upsert(replace(current, meta=replace(current.meta, poster=True)))
 
     async def _poster(self, source: Path, video_id: str) -> bool:
         return await make_poster(
@@ -281,13 +280,13 @@ class Transcoder:
 
     async def _convert(self, video_id: str) -> None:
         video = self._current(video_id)
-        attempts = int(video.meta.get("attempts", 0)) + 1
+        attempts = (video.meta.attempts or 0) + 1
         if attempts > MAX_ATTEMPTS:
             raise ConversionError(
                 f"The conversion was cut short {MAX_ATTEMPTS} times (out of memory?)."
             )
         source = await self._fetch(video)
-        meta = {**video.meta, "attempts": attempts, "progress": 0.0}
+        meta = replace(video.meta, attempts=attempts, progress=0.0)
         await self.channel.upsert(replace(video, meta=meta))
         target = self.work_dir / f"{video_id}.webm"
         started = time.monotonic()
@@ -312,16 +311,20 @@ class Transcoder:
         try:
             video = self._current(video_id)
         except VideoGoneError:
-            gone = {"rendition": rendition_key(video_id), "rendition_storage": where}
+            gone = VideoMeta(rendition=rendition_key(video_id), rendition_storage=where)
             await self.forget(replace(video, meta=gone))
             raise
-        meta = {k: v for k, v in video.meta.items() if k not in (*JOB_KEYS, "error")}
-        meta |= {"rendition": rendition_key(video_id), "rendition_storage": where}
-        if not meta.get("poster") and await self._poster(source, video_id):
-            meta["poster"] = True  # a bucket's video: this was its first copy on this machine
-        if video.status == PROCESSING:
+        meta = replace(
+            video.meta.without_job(),
+            error=None,
+            rendition=rendition_key(video_id),
+            rendition_storage=where,
+        )
+        if not meta.poster and await self._poster(source, video_id):
+            meta = replace(meta, poster=True)  # a bucket's video: its first copy on this machine
+        if video.status == Status.PROCESSING:
             # Joining the rotation with the rendition's own duration: it is what screens load.
-            video = replace(video, status=READY, duration=duration)
+            video = replace(video, status=Status.READY, duration=duration)
         await self.channel.upsert(replace(video, meta=meta))
         self.release(video_id)
 
@@ -332,32 +335,26 @@ class Transcoder:
         self._saved[video_id] = now
         video = self._current(video_id)  # deleted meanwhile: VideoGoneError stops the child
         progress = round(min(max(fraction, 0.0), 0.99), 3)  # done means stored, not encoded
-        await self.channel.upsert(replace(video, meta={**video.meta, "progress": progress}))
+        await self.channel.upsert(replace(video, meta=replace(video.meta, progress=progress)))
 
     async def _store(self, video: Video, target: Path, duration: float) -> str:
         """Put the rendition beside its original; local storage when that one cannot take it."""
-        names = dict.fromkeys([video.storage, "local"])
         metadata = {"title": video.title, "rendition-of": video.id, "duration": f"{duration:.3f}"}
-        for name in names:
-            storage = self.storages.get(name)
-            if storage is None or name == "static":
-                continue
-            try:
-                await storage.put(target, rendition_key(video.id), WEBM, metadata)
-            except StorageError as error:
-                log.warning("could not store the rendition of %s in %s: %s", video.id, name, error)
-                continue
-            return name
-        raise ConversionError("The converted video could not be stored.")
+        key = rendition_key(video.id)
+        try:
+            placed = await self.storages.put(target, key, WEBM, metadata, beside=video.storage)
+        except NoStorageError as error:
+            raise ConversionError("The converted video could not be stored.") from error
+        return placed.storage.name
 
     async def _fail(self, video_id: str, reason: str) -> None:
         try:
             video = self._current(video_id)
         except VideoGoneError:
             return
-        meta = {k: v for k, v in video.meta.items() if k not in JOB_KEYS}
-        status = FAILED if video.status == PROCESSING else video.status
-        await self.channel.upsert(replace(video, status=status, meta={**meta, "error": reason}))
+        meta = replace(video.meta.without_job(), error=reason)
+        status = Status.FAILED if video.status == Status.PROCESSING else video.status
+        await self.channel.upsert(replace(video, status=status, meta=meta))
         self.release(video_id)
 
     async def _in_process(

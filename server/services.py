@@ -1,0 +1,66 @@
+"""What the routes reach: the settings and the domain objects, created as the server starts.
+
+In its own module so routes and the application factory both import it, and not each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TypeVar, cast
+
+from quart import current_app
+
+from .access import Access
+from .audit import AuditLog
+from .channel import Channel
+from .channel_loops import ChannelLoops
+from .config import Settings
+from .ingest import Ingest
+from .metrics import Tally
+from .monitoring import Monitoring
+from .storage import Storages
+from .transcode.jobs import Transcoder
+
+EXTENSION = "simulcast"
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    access: Access
+    storages: Storages
+    channel: Channel | None = None
+    loops: ChannelLoops | None = None
+    transcoder: Transcoder | None = None
+    ingester: Ingest | None = None
+    audit_log: AuditLog | None = None
+    monitoring: Monitoring | None = None
+    tally: Tally = field(default_factory=Tally)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def ch(self) -> Channel:
+        return _started(self.channel, "the channel")
+
+    @property
+    def watch(self) -> Monitoring:
+        return _started(self.monitoring, "monitoring")
+
+    @property
+    def audit(self) -> AuditLog:
+        return _started(self.audit_log, "the audit log")
+
+    @property
+    def ingest(self) -> Ingest:
+        return _started(self.ingester, "ingest")
+
+
+def _started(part: T | None, name: str) -> T:
+    assert part is not None, f"{name} starts with the server"
+    return part
+
+
+def services() -> Services:
+    return cast(Services, current_app.extensions[EXTENSION])
