@@ -2,7 +2,8 @@
 while the server runs, and the media files it refers to, with a manifest of sizes and SHA-256
 checksums so a backup can be checked long before it is needed.
 
-The store is copied first and the media after, so every video in the copy has its file (unless
+The stores are copied first (the channel's, then the fleet's: screens, proof of play) and the
+media after, so every video in the copy has its file (unless
 it was deleted meanwhile). A Redis store is backed up by Redis itself (BGSAVE, AOF:
 docs/deploy.md); its backup here holds the media only. Videos in an S3 bucket stay there.
 """
@@ -28,6 +29,8 @@ from .store.snapshot import copy_file, stamp
 
 MANIFEST = "manifest.json"
 STORE = "simulcast.db"
+FLEET = "fleet.db"  # screens, proof of play, workers' figures (server/store/fleet_sqlite.py)
+DATABASES = (STORE, FLEET)  # copied with SQLite's online backup API, restored together
 FORMAT = 1
 CHUNK = 1024 * 1024
 
@@ -38,7 +41,7 @@ class BackupError(Exception):
 
 @dataclass(frozen=True)
 class Entry:
-    path: str  # inside the backup: "simulcast.db", "uploads/<name>", "posters/<name>"
+    path: str  # inside the backup: "simulcast.db", "fleet.db", "uploads/<name>", "posters/<name>"
     size: int
     sha256: str
 
@@ -76,8 +79,11 @@ def create(settings: Settings, dest: Path) -> dict[str, Any]:
         source = settings.data_dir / STORE
         if not source.is_file():
             raise BackupError(f"there is no store to back up at {source}")
-        copy_file(source, dest / STORE)
-        entries.append(_entry(STORE, dest / STORE))
+        for name in DATABASES:
+            # The fleet store is made at the server's first start: a store may come without.
+            if name == STORE or (settings.data_dir / name).is_file():
+                copy_file(settings.data_dir / name, dest / name)
+                entries.append(_entry(name, dest / name))
         manifest["videos"] = _videos(dest / STORE)
     files = list(media(settings))
     with _bar(sum(_size(path) for _, path in files), "backup") as bar:
@@ -114,8 +120,12 @@ def verify(src: Path) -> list[str]:
                 problems.append(f"{entry.path} has {path.stat().st_size} bytes, not {entry.size}")
             elif _sha256(path, bar) != entry.sha256:
                 problems.append(f"{entry.path} is damaged: its checksum differs")
-    if manifest.get("store") == "sqlite" and not any(f"{STORE} " in p for p in problems):
-        problems += _check_store(src / STORE)
+    if manifest.get("store") == "sqlite":
+        for name in DATABASES:
+            if (name == STORE or name in {e.path for e in files}) and not any(
+                p.startswith(f"{name} ") for p in problems
+            ):
+                problems += _check_store(src / name)
     return problems
 
 
@@ -125,15 +135,15 @@ def restore(settings: Settings, src: Path, force: bool = False) -> dict[str, Any
         raise BackupError("the backup does not verify: " + "; ".join(problems))
     manifest = json.loads((src / MANIFEST).read_text())
     files = [Entry(**entry) for entry in manifest["files"]]
-    store = settings.data_dir / STORE
     if manifest["store"] == "sqlite" and settings.redis_url:
         raise BackupError("this backup holds a SQLite store, but REDIS_URL is set")
-    targets = {e.path: _target(settings, e.path) for e in files if e.path != STORE}
+    stores = [settings.data_dir / e.path for e in files if e.path in DATABASES]
+    targets = {e.path: _target(settings, e.path) for e in files if e.path not in DATABASES}
     clashes = [t for e in files if (t := targets.get(e.path)) and _differs(t, e)]
     if not force:
-        if manifest["store"] == "sqlite" and store.exists():
+        if there := next((store for store in stores if store.exists()), None):
             raise BackupError(
-                f"{store} already exists: stop the server, then restore with --force to replace "
+                f"{there} already exists: stop the server, then restore with --force to replace "
                 "it (the current store is kept in backups/ beside it)"
             )
         if clashes:
@@ -141,14 +151,16 @@ def restore(settings: Settings, src: Path, force: bool = False) -> dict[str, Any
                 f"{len(clashes)} files here differ from the backup's (e.g. {clashes[0]}): "
                 "restore with --force to replace them"
             )
-    if manifest["store"] == "sqlite":
+    for store in stores:
         if store.exists():
             _refuse_if_serving(store)
-            kept = store.parent / "backups" / f"simulcast-before-restore-{stamp()}.db"
+    for store in stores:
+        if store.exists():
+            kept = store.parent / "backups" / f"{store.stem}-before-restore-{stamp()}.db"
             copy_file(store, kept)
-            for stale in (store, store.with_name(STORE + "-wal"), store.with_name(STORE + "-shm")):
-                stale.unlink(missing_ok=True)
-        copy_file(src / STORE, store)
+            for suffix in ("", "-wal", "-shm"):
+                store.with_name(store.name + suffix).unlink(missing_ok=True)
+        copy_file(src / store.name, store)
     with _bar(sum(e.size for e in files if e.path in targets), "restore") as bar:
         for entry in files:
             target = targets.get(entry.path)
@@ -184,6 +196,7 @@ def _refuse_if_serving(store: Path) -> None:
 
 
 def _check_store(path: Path) -> list[str]:
+    name = path.name
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -192,11 +205,11 @@ def _check_store(path: Path) -> list[str]:
         finally:
             db.close()
     except sqlite3.DatabaseError as error:
-        return [f"{STORE} cannot be read: {error}"]
+        return [f"{name} cannot be read: {error}"]
     if verdict != "ok":
-        return [f"{STORE} is damaged: {verdict}"]
-    if schema > SCHEMA_VERSION:
-        return [f"{STORE} has schema {schema}, newer than this Simulcast's {SCHEMA_VERSION}"]
+        return [f"{name} is damaged: {verdict}"]
+    if name == STORE and schema > SCHEMA_VERSION:
+        return [f"{name} has schema {schema}, newer than this Simulcast's {SCHEMA_VERSION}"]
     return []
 
 

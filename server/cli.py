@@ -120,12 +120,14 @@ def _backup(settings: Settings, dest: Path) -> int:
         manifest = backup.create(settings, dest)
     except (backup.BackupError, OSError) as error:
         return _fail(f"backup failed: {error}")
-    files = [f for f in manifest["files"] if f["path"] != backup.STORE]
+    files = [f for f in manifest["files"] if f["path"] not in backup.DATABASES]
     store = (
         f"the store ({manifest['videos']} videos, schema {manifest['schema']})"
         if manifest["store"] == "sqlite"
         else "no store (Redis)"
     )
+    if any(f["path"] == backup.FLEET for f in manifest["files"]):
+        store += ", the screens and the play log"
     print(
         f"Backed up {store} and {len(files)} media files "
         f"({_megabytes(sum(f['size'] for f in files))}) to {dest}"
@@ -151,8 +153,10 @@ def _restore(settings: Settings, src: Path, force: bool) -> int:
         manifest = backup.restore(settings, src, force)
     except (backup.BackupError, OSError) as error:
         return _fail(f"restore failed: {error}")
-    files = [f for f in manifest["files"] if f["path"] != backup.STORE]
+    files = [f for f in manifest["files"] if f["path"] not in backup.DATABASES]
     store = f"the store into {settings.data_dir}, " if manifest["store"] == "sqlite" else ""
+    if any(f["path"] == backup.FLEET for f in manifest["files"]):
+        store = f"the store, the screens and the play log into {settings.data_dir}, "
     print(
         f"Restored {store}{len(files)} media files into {settings.upload_dir} "
         f"and {backup.posters(settings)}, from the backup of {manifest['created']}"

@@ -14,6 +14,9 @@ from .live import LiveServer
 from .mediafiles import make_webm
 from .test_migrations import run_cli
 
+ADMIN = {"ADMIN_TOKEN": "backup-test-admin-token"}
+AUTH = {"Authorization": f"Bearer {ADMIN['ADMIN_TOKEN']}"}
+
 
 def dirs(live: LiveServer) -> dict[str, str]:
     return {"DATA_DIR": str(live.data_dir), "UPLOAD_DIR": str(live.upload_dir)}
@@ -25,8 +28,16 @@ def channel(live: LiveServer) -> list[tuple[object, ...]]:
     return [tuple(v[k] for k in keys) for v in videos]
 
 
+def screens(live: LiveServer) -> list[tuple[object, ...]]:
+    listed = httpx.get(live.url + "/screens", headers=AUTH).json()["screens"]
+    return [(s["id"], s["name"]) for s in listed]
+
+
 def test_backup_while_serving_then_restore_on_a_new_data_dir(tmp_path: Path) -> None:
-    with LiveServer(tmp_path / "old") as old:
+    with LiveServer(tmp_path / "old", ADMIN) as old:
+        # A screen that reported in: the screens store (fleet.db) is backed up too.
+        report = {"id": "lobby-screen-01", "page": "/ambient", "name": "Lobby"}
+        assert httpx.post(old.url + "/screens/report", json=report).status_code == 200
         clip = make_webm(tmp_path / "party.webm", seconds=2.0)
         with clip.open("rb") as handle:
             uploaded = httpx.post(
@@ -36,6 +47,8 @@ def test_backup_while_serving_then_restore_on_a_new_data_dir(tmp_path: Path) -> 
         for verdict in ("like", "like", "dislike"):  # three viewers: no cookies kept
             assert httpx.post(f"{old.url}/{verdict}/0", json=vote).status_code == 200
         before = channel(old)
+        screens_before = screens(old)
+        assert ("lobby-screen-01", "Lobby") in screens_before
         assert (uploaded["id"], 2, 1) in [(v[0], v[6], v[7]) for v in before]
 
         # Votes keep landing while the backup runs: the copy is still consistent.
@@ -55,9 +68,10 @@ def test_backup_while_serving_then_restore_on_a_new_data_dir(tmp_path: Path) -> 
         assert made.returncode == 0, made.stderr
         after_votes = channel(old)
     assert "Backed up the store (4 videos, schema" in made.stdout
+    assert "the screens and the play log" in made.stdout
     manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
     names = {f["path"] for f in manifest["files"]}
-    assert {"simulcast.db", f"uploads/{uploaded['id']}.webm"} <= names
+    assert {"simulcast.db", "fleet.db", f"uploads/{uploaded['id']}.webm"} <= names
     assert f"posters/{uploaded['id']}.jpg" in names
 
     verified = run_cli(["backup", "--verify", str(tmp_path / "backup")], {})
@@ -75,11 +89,18 @@ def test_backup_while_serving_then_restore_on_a_new_data_dir(tmp_path: Path) -> 
     refused = run_cli(["restore", str(tmp_path / "damaged")], dirs(LiveServer(tmp_path / "x")))
     assert refused.returncode == 1 and "does not verify" in refused.stderr
 
-    new = LiveServer(tmp_path / "new")
+    # A damaged screens store is caught too.
+    shutil.copytree(tmp_path / "backup", tmp_path / "bad-fleet")
+    (tmp_path / "bad-fleet" / "fleet.db").write_bytes(b"not a database")
+    bad = run_cli(["backup", "--verify", str(tmp_path / "bad-fleet")], {})
+    assert bad.returncode == 1 and "FAIL  fleet.db has" in bad.stdout
+
+    new = LiveServer(tmp_path / "new", ADMIN)
     restored = run_cli(["restore", str(tmp_path / "backup")], dirs(new))
     assert restored.returncode == 0, restored.stderr
     with new:
         after = channel(new)
+        screens_after = screens(new)
         served = httpx.get(new.url + uploaded["url"])
         poster = httpx.get(new.url + f"/media/v/{uploaded['id']}/poster.jpg")
     # The same channel; likes on the first video are those of the moment of the backup.
@@ -88,14 +109,16 @@ def test_backup_while_serving_then_restore_on_a_new_data_dir(tmp_path: Path) -> 
     assert before[0][6] <= after[0][6] <= after_votes[0][6]
     assert served.status_code == 200 and served.content == clip.read_bytes()
     assert poster.status_code == 200 and poster.headers["content-type"] == "image/jpeg"
+    assert screens_after == screens_before
 
     # Restoring over a store is refused without --force, and keeps the store with it.
     again = run_cli(["restore", str(tmp_path / "backup")], dirs(new))
     assert again.returncode == 1 and "already exists" in again.stderr
     forced = run_cli(["restore", "--force", str(tmp_path / "backup")], dirs(new))
     assert forced.returncode == 0, forced.stderr
-    assert [p.name[:24] for p in (new.data_dir / "backups").iterdir()] == [
-        "simulcast-before-restore"
+    assert sorted(p.name[:24] for p in (new.data_dir / "backups").iterdir()) == [
+        "fleet-before-restore-202",
+        "simulcast-before-restore",
     ]
 
 
