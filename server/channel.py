@@ -212,18 +212,33 @@ class Channel:
         """Optimistic concurrency: recompute from fresh state until our write wins."""
         while True:
             snapshot = await self._load()
-            state = snapshot.state
-            override = _override(snapshot.videos, state.anchor)
-            anchor = change(snapshot.playlist, state.anchor, self.now(), override)
             ids = order(snapshot) if order is not None else None
-            if await self.store.commit(
-                state.version, anchor, upsert=upsert, remove=remove, order=ids
-            ):
+            if await self._commit(snapshot, change, upsert=upsert, remove=remove, order=ids):
                 break
         await self.refresh()
         self.changed.set()
 
+    async def _commit(
+        self,
+        snapshot: Snapshot,
+        change: Reanchor,
+        *,
+        upsert: Sequence[Video] = (),
+        remove: str | None = None,
+        order: Sequence[str] | None = None,
+    ) -> bool:
+        """One attempt at a write on the state `snapshot` holds; False when another writer got
+        there first."""
+        state = snapshot.state
+        override = _override(snapshot.videos, state.anchor)
+        anchor = change(snapshot.playlist, state.anchor, self.now(), override)
+        return await self.store.commit(
+            state.version, anchor, upsert=upsert, remove=remove, order=order
+        )
+
     async def upsert(self, video: Video) -> None:
+        """Write a video whole: a new one (an upload, a file a listing found). A known video
+        is changed with `patch`, which cannot undo a concurrent change."""
         known = self.find(video.id)
         if known is not None and known.playable and not video.playable:
             # Leaving the rotation (hidden, say): if it is playing, the next one starts now.
@@ -231,6 +246,30 @@ class Channel:
         else:
             await self._mutate(clock.reanchor, upsert=[video])
         self.publish("playlist")
+
+    async def patch(self, video_id: str, change: Callable[[Video], Video]) -> Video | None:
+        """Change a video as the store holds it now, not as this process last saw it: `change`
+        gets the stored entry, within the write's version check, and returns it changed. So a
+        writer changes only its own fields (a poster made, a conversion done, a new title) and
+        never undoes what another writer did meanwhile (an admin hiding it, a conversion
+        finishing). Returns the video as written; None when it is gone (nothing is written)."""
+        while True:
+            snapshot = await self._load()
+            stored = next((v for v in snapshot.videos if v.id == video_id and not v.gone), None)
+            if stored is None:
+                return None
+            patched = change(stored)
+            if patched == stored and patched.meta == stored.meta:
+                return stored  # already so: no write, no event
+            # Leaving the rotation (hidden, say): if it is playing, the next one starts now.
+            leaving = stored.playable and not patched.playable
+            reanchor = _leaving(video_id) if leaving else clock.reanchor
+            if await self._commit(snapshot, reanchor, upsert=[patched]):
+                break
+        await self.refresh()
+        self.changed.set()
+        self.publish("playlist")
+        return patched
 
     async def remove(self, video_id: str) -> None:
         await self._mutate(_leaving(video_id), remove=video_id)

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .captions import CaptionsError, extract_quietly, to_webvtt
+from .captions import CaptionsError, extract_quietly, to_webvtt, with_captions
 from .catalog import Status, Video, VideoMeta
 from .channel import Channel
 from .config import Settings
@@ -81,6 +81,14 @@ class Added:
     message: str  # what happened, in words (a storage that refused, then the one that took it)
 
 
+def webvtt_of(captions: bytes) -> str:
+    """Captions as sent (WebVTT or SubRip), as the WebVTT text a video keeps."""
+    try:
+        return to_webvtt(captions)
+    except CaptionsError as failure:
+        raise BadCaptionsError(str(failure)) from failure
+
+
 def title_from_name(name: str) -> str:
     """'01-red-sample.webm' -> 'Red sample'; a client's 'C:\\clips\\x.mp4' -> 'X'."""
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
@@ -126,14 +134,11 @@ class Ingest:
             info = await asyncio.to_thread(probe, new.path, self.limits)
         except ProbeError as failure:
             raise NotPlayableError(str(failure)) from failure
-        try:
-            # Captions sent with the video, else the subtitles the file carries (MKV, MP4).
-            if new.captions is not None:
-                captions: str | None = to_webvtt(new.captions)
-            else:
-                captions = await asyncio.to_thread(extract_quietly, new.path)
-        except CaptionsError as failure:
-            raise BadCaptionsError(str(failure)) from failure
+        # Captions sent with the video, else the subtitles the file carries (MKV, MP4).
+        if new.captions is not None:
+            captions: str | None = webvtt_of(new.captions)
+        else:
+            captions = await asyncio.to_thread(extract_quietly, new.path)
         video_id = uuid.uuid4().hex[:16]
         # Not playable on every screen as it is (the kiosk plays no H.264): queue a rendition.
         # Nor is a picture far above the renditions' size: every screen would have to decode it.
@@ -185,6 +190,14 @@ class Ingest:
         message = " ".join([*placed.notes, f"Saved to {placed.storage.place}; {then}."])
         return Added(video, self.channel.position(video_id), message)
 
+    async def set_captions(self, video_id: str, webvtt: str | None) -> Video:
+        """Give a video captions (WebVTT text, see `webvtt_of`), replace them, or take them
+        away (None)."""
+        captioned = await self.channel.patch(video_id, lambda v: with_captions(v, webvtt))
+        if captioned is None:
+            raise NotFoundError("No such video.")
+        return captioned
+
     @staticmethod
     async def _discard(storage: Storage, key: str) -> None:
         with contextlib.suppress(StorageError):
@@ -229,7 +242,7 @@ class Ingest:
         storage = self.storages.get(video.storage)
         if storage is not None and not storage.writable:
             # A shipped sample's file is read-only: a marker keeps it out after restarts.
-            await self.channel.upsert(replace(video, status=Status.DELETED))
+            await self.channel.patch(video_id, lambda v: replace(v, status=Status.DELETED))
             return video
         try:
             # File first: a bucket object left behind would rejoin at the next listing.

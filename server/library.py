@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
-from .catalog import Status
+from .catalog import Status, Video
 from .channel import Channel
 from .ingest import Ingest
 from .storage import Storage, StorageError
@@ -57,10 +58,16 @@ async def _sync_bucket(ingest: Ingest, bucket: Storage) -> None:
         # Screens would only show an error; the videos keep their ids and likes meanwhile.
         for video in mine:
             if video.status == Status.READY:
-                await channel.upsert(replace(video, status=Status.OFFLINE))
+                await channel.patch(video.id, _moved(Status.READY, Status.OFFLINE))
         return
     back = [v for v in mine if v.status == Status.OFFLINE]
     for video in back:
-        await channel.upsert(replace(video, status=Status.READY))
+        await channel.patch(video.id, _moved(Status.OFFLINE, Status.READY))
     if back:
         await sync_storage(ingest, bucket)  # drops any whose object went away meanwhile
+
+
+def _moved(before: Status, after: Status) -> Callable[[Video], Video]:
+    """A status change that applies only while the stored video still has the first status
+    (a conversion may have failed it meanwhile)."""
+    return lambda video: replace(video, status=after) if video.status == before else video

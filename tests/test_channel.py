@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,36 @@ async def test_skip_starts_the_next_video_now(open_store: OpenStore) -> None:
     await channel.skip()
     playing = channel.current()
     assert playing is not None and (playing.video.id, playing.started_at) == ("b", clock.t)
+
+
+async def test_a_patch_changes_the_stored_video_not_a_stale_copy(open_store: OpenStore) -> None:
+    """A background writer (a poster made, a conversion done) patches the video as the store
+    holds it: an admin's hide and rename made meanwhile in another worker stay."""
+    background = await channel_with(open_store, video("a"), video("b"))
+    admin = await channel_with(open_store)
+    renamed = admin.find("a")
+    assert renamed is not None
+    await admin.upsert(replace(renamed, title="Renamed", hidden=True))
+    assert background.find("a") == video("a")  # it has not heard of the change yet
+
+    def postered(stored: Video) -> Video:
+        return replace(stored, meta=replace(stored.meta, poster=True))
+
+    patched = await background.patch("a", postered)
+    assert patched is not None and (patched.title, patched.hidden, patched.meta.poster) == (
+        "Renamed",
+        True,
+        True,
+    )
+    await admin.refresh()
+    stored = next(v for v in admin.videos if v.id == "a")
+    assert (stored.title, stored.hidden, stored.meta.poster) == ("Renamed", True, True)
+    assert [v.id for v in background.playlist] == ["b"]  # it left the rotation with the hide
+    assert await background.patch("gone", postered) is None
+    await admin.remove("b")
+    assert await background.patch("b", postered) is None  # deleted meanwhile: nothing written
+    await admin.refresh()
+    assert admin.find("b") is None  # and not written back
 
 
 # -- following another worker ------------------------------------------------------------------

@@ -4,9 +4,10 @@ and videos removed with their files."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,35 @@ async def test_removing_takes_the_file_but_never_a_sample(library: Library, tmp_
     assert [v.title for v in library.channel.playlist] == ["Green"]
     with pytest.raises(NotFoundError):
         await library.ingest.remove(sample.id)
+
+
+async def test_a_poster_made_meanwhile_keeps_what_an_admin_changed(library: Library) -> None:
+    """Posters are made in the background from the catalog this worker last read. Writing one
+    must change only the poster of the video as stored now: an admin who renamed and hid it
+    meanwhile (in another worker) keeps the change (it was a lost update)."""
+    static = library.storages.get("static")
+    assert static is not None
+    await sync_storage(library.ingest, static)
+    red = scanned_id("static", "01-red-sample.webm")
+    admin = Channel(SqliteStore.open(library.settings.data_dir / "simulcast.db"))
+    try:
+        await admin.refresh()
+        await admin.patch(red, lambda v: replace(v, title="Renamed", hidden=True))
+        stale = library.channel.find(red)
+        assert stale is not None and not stale.hidden and not stale.meta.poster
+        transcoder = library.ingest.conversions
+        await transcoder.start()
+        try:
+            for _ in range(300):
+                await admin.refresh()
+                stored = admin.find(red)
+                if stored is not None and stored.meta.poster:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await transcoder.stop()
+        assert stored is not None and stored.meta.poster, "no poster within 30 s"
+        assert (stored.title, stored.hidden) == ("Renamed", True)
+        assert [v.title for v in library.channel.playlist] == ["Green"]
+    finally:
+        await admin.store.close()

@@ -87,8 +87,9 @@ async def update_video(video_id: str) -> Response:
         if not isinstance(body["hidden"], bool):
             return error(400, '"hidden" is true or false.')
         changes["hidden"] = body["hidden"]
-    updated = replace(video, **changes)
-    await services().ch.upsert(updated)
+    updated = await services().ch.patch(video_id, lambda stored: replace(stored, **changes))
+    if updated is None:
+        return error(404, "No such video.", id=video_id)
     await services().audit.record(
         caller(), "update", video_id, title=updated.title, was=video.title, hidden=updated.hidden
     )
@@ -101,7 +102,7 @@ async def approve(video_id: str) -> Response:
     if isinstance(video, Response):
         return video
     if not video.approved:
-        await services().ch.upsert(replace(video, approved=True))
+        await services().ch.patch(video_id, lambda stored: replace(stored, approved=True))
         await services().audit.record(caller(), "approve", video_id, title=video.title)
     return jsonify({"success": True, "id": video_id})
 

@@ -243,9 +243,7 @@ class Transcoder:
             source = self._source(video)
             if source is None or not await self._poster(source, video.id):
                 continue
-            with contextlib.suppress(VideoGoneError):
-                current = self._current(video.id)
-                await self.channel.upsert(replace(current, meta=replace(current.meta, poster=True)))
+            await self.channel.patch(video.id, _with_poster)
 
     async def _poster(self, source: Path, video_id: str) -> bool:
         return await make_poster(
@@ -286,8 +284,7 @@ class Transcoder:
                 f"The conversion was cut short {MAX_ATTEMPTS} times (out of memory?)."
             )
         source = await self._fetch(video)
-        meta = replace(video.meta, attempts=attempts, progress=0.0)
-        await self.channel.upsert(replace(video, meta=meta))
+        await self._patch(video_id, lambda meta: replace(meta, attempts=attempts, progress=0.0))
         target = self.work_dir / f"{video_id}.webm"
         started = time.monotonic()
         try:
@@ -308,24 +305,26 @@ class Transcoder:
             where = await self._store(self._current(video_id), target, duration)
         finally:
             target.unlink(missing_ok=True)
-        try:
-            video = self._current(video_id)
-        except VideoGoneError:
+        # A bucket's video: this may be its first copy on this machine.
+        postered = video.meta.poster or await self._poster(source, video_id)
+
+        def converted(stored: Video) -> Video:
+            meta = replace(
+                stored.meta.without_job(),
+                error=None,
+                rendition=rendition_key(video_id),
+                rendition_storage=where,
+                poster=stored.meta.poster or postered,
+            )
+            if stored.status == Status.PROCESSING:
+                # Joining the rotation with the rendition's own duration: what screens load.
+                return replace(stored, status=Status.READY, duration=duration, meta=meta)
+            return replace(stored, meta=meta)
+
+        if await self.channel.patch(video_id, converted) is None:
             gone = VideoMeta(rendition=rendition_key(video_id), rendition_storage=where)
             await self.forget(replace(video, meta=gone))
-            raise
-        meta = replace(
-            video.meta.without_job(),
-            error=None,
-            rendition=rendition_key(video_id),
-            rendition_storage=where,
-        )
-        if not meta.poster and await self._poster(source, video_id):
-            meta = replace(meta, poster=True)  # a bucket's video: its first copy on this machine
-        if video.status == Status.PROCESSING:
-            # Joining the rotation with the rendition's own duration: it is what screens load.
-            video = replace(video, status=Status.READY, duration=duration)
-        await self.channel.upsert(replace(video, meta=meta))
+            raise VideoGoneError(video_id)
         self.release(video_id)
 
     async def _progress(self, video_id: str, fraction: float) -> None:
@@ -333,9 +332,9 @@ class Transcoder:
         if now - self._saved.get(video_id, 0.0) < SAVE_INTERVAL:
             return
         self._saved[video_id] = now
-        video = self._current(video_id)  # deleted meanwhile: VideoGoneError stops the child
         progress = round(min(max(fraction, 0.0), 0.99), 3)  # done means stored, not encoded
-        await self.channel.upsert(replace(video, meta=replace(video.meta, progress=progress)))
+        # Deleted meanwhile: VideoGoneError stops the child.
+        await self._patch(video_id, lambda meta: replace(meta, progress=progress))
 
     async def _store(self, video: Video, target: Path, duration: float) -> str:
         """Put the rendition beside its original; local storage when that one cannot take it."""
@@ -348,14 +347,23 @@ class Transcoder:
         return placed.storage.name
 
     async def _fail(self, video_id: str, reason: str) -> None:
-        try:
-            video = self._current(video_id)
-        except VideoGoneError:
-            return
-        meta = replace(video.meta.without_job(), error=reason)
-        status = Status.FAILED if video.status == Status.PROCESSING else video.status
-        await self.channel.upsert(replace(video, status=status, meta=meta))
-        self.release(video_id)
+        def failed(stored: Video) -> Video:
+            status = Status.FAILED if stored.status == Status.PROCESSING else stored.status
+            return replace(
+                stored, status=status, meta=replace(stored.meta.without_job(), error=reason)
+            )
+
+        if await self.channel.patch(video_id, failed) is not None:
+            self.release(video_id)
+
+    async def _patch(self, video_id: str, change: Callable[[VideoMeta], VideoMeta]) -> None:
+        """Change the job's fields of the video's metadata as the store holds it now (an admin
+        may have renamed or hidden it meanwhile); VideoGoneError when it was deleted."""
+        patched = await self.channel.patch(
+            video_id, lambda stored: replace(stored, meta=change(stored.meta))
+        )
+        if patched is None:
+            raise VideoGoneError(video_id)
 
     async def _in_process(
         self, source: Path, target: Path, progress: Callable[[float], Awaitable[None]]
@@ -410,6 +418,10 @@ async def _end(child: asyncio.subprocess.Process, grace: float) -> None:
         with contextlib.suppress(ProcessLookupError):
             child.kill()
         await child.wait()
+
+
+def _with_poster(video: Video) -> Video:
+    return replace(video, meta=replace(video.meta, poster=True))
 
 
 def _download(url: str, target: Path) -> None:
