@@ -40,6 +40,8 @@ class VideoMeta:
     progress: float | None = None  # 0..1
     attempts: int | None = None  # starts of the job that were cut short or are running
     host: str | None = None  # the machine holding the upload's bytes for the conversion
+    # Of the file `simulcast import` brought in: importing the same file again skips it.
+    sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,5 +1,5 @@
-"""The `simulcast` command for operators: serve, check, backup, restore. `python -m server` is
-the same command, and `python main.py` is `simulcast serve`."""
+"""The `simulcast` command for operators: serve, check, import, backup, restore.
+`python -m server` is the same command, and `python main.py` is `simulcast serve`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import backup
+from tqdm import tqdm
+
+from . import backup, importer
 from .checks import run_checks, writable
 from .config import Settings, load_settings
+from .importer import DEFAULT_CHANNEL
 from .logs import configure
 from .store.migrations import StoreVersionError
 
@@ -44,6 +47,29 @@ def parser() -> argparse.ArgumentParser:
     save.add_argument("dest", type=Path, metavar="DEST")
     save.add_argument("--verify", action="store_true", help="check the backup in DEST")
 
+    bring = commands.add_parser(
+        "import",
+        help="add every video under PATH... as an upload would be added (safe to run again)",
+        description="Add every video under the PATHs (files or folders, searched through) "
+        "exactly as an upload is added: probed, refused with the same reasons, converted to "
+        "WebM when not every screen plays it, given a poster. Files are copied, never moved. "
+        "Files already imported (same content, whatever their name) are skipped. Exit status "
+        "1 when a file was refused or failed.",
+    )
+    bring.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    bring.add_argument(
+        "--channel",
+        default=DEFAULT_CHANNEL,
+        metavar="SLUG",
+        help=f"the channel to add them to (only {DEFAULT_CHANNEL!r} exists for now)",
+    )
+    bring.add_argument(
+        "--title-from-name",
+        action="store_true",
+        help="title each video from its file name ('02-team_meeting.mp4' -> 'Team meeting') "
+        "even when the file carries a title tag (which wins otherwise)",
+    )
+
     restore = commands.add_parser(
         "restore", help="bring back a backup made by `simulcast backup` (server stopped)"
     )
@@ -55,7 +81,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    commands = parser()
+    args = commands.parse_args(argv)
+    if args.command == "import":
+        if args.channel != DEFAULT_CHANNEL:
+            commands.error(
+                f"no channel {args.channel!r}: only the default channel exists "
+                f"({DEFAULT_CHANNEL!r}) until there are several"
+            )
+        for path in args.paths:
+            if not path.exists():
+                commands.error(f"{path}: no such file or folder")
     try:
         settings = load_settings()
     except SystemExit as invalid:  # a setting that does not parse: its own one-line message
@@ -66,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(settings.replace(host=host, port=port))
     if args.command == "check":
         return _check(settings)
+    if args.command == "import":
+        return _import(settings, args.paths, args.title_from_name)
     if args.command == "backup":
         return _verify(args.dest) if args.verify else _backup(settings, args.dest)
     return _restore(settings, args.src, args.force)
@@ -163,6 +201,21 @@ def _restore(settings: Settings, src: Path, force: bool) -> int:
     )
     print("Start the server: simulcast serve")
     return 0
+
+
+def _import(settings: Settings, paths: list[Path], titles_from_names: bool) -> int:
+    files, others = importer.find(paths)
+    with tqdm(total=len(files), unit="file", disable=None, leave=False) as bar:
+
+        def report(outcome: importer.Outcome) -> None:
+            bar.write(outcome.line(files[outcome.path]))
+            bar.update(1)
+
+        outcomes = asyncio.run(
+            importer.import_files(settings, list(files), report, titles_from_names)
+        )
+    print(importer.summary(outcomes, others))
+    return 0 if all(o.kind in importer.FINE for o in outcomes) else 1
 
 
 def _fail(message: str) -> int:

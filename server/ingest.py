@@ -72,6 +72,7 @@ class NewFile:
     filename: str = ""  # the name it came with: the title when none is given
     title: str = ""
     captions: bytes | None = None  # a WebVTT or SubRip file sent with it
+    sha256: str = ""  # of the content, when the caller knows it (an import does)
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class Ingest:
             raise BusyError(busy)
         # From the work file, which is still here whatever storage takes it next.
         poster = await make_poster(self.data_dir, new.path, video_id, self.memory_limit)
-        meta = VideoMeta(poster=poster, captions=captions or None)
+        meta = VideoMeta(poster=poster, captions=captions or None, sha256=new.sha256 or None)
         undo.callback(discard_poster, self.data_dir, video_id)
         if convert:
             meta = await self.conversions.accept(new.path, video_id, meta)

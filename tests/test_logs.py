@@ -10,12 +10,16 @@ from pathlib import Path
 import httpx
 
 from .live import LiveServer
+from .mediafiles import make_webm
 
 
 def test_json_logs_have_an_object_per_request_and_per_event(tmp_path: Path) -> None:
     env = {"LOG_FORMAT": "json", "ADMIN_TOKEN": "secret-for-tests"}
+    clip = make_webm(tmp_path / "clip.webm", seconds=1.0)
     with LiveServer(tmp_path, env) as live:
         assert httpx.get(live.url + "/videos?fresh=1").status_code == 200
+        for name, body in (("clip.webm", clip.read_bytes()), ("empty.webm", b"")):
+            httpx.post(live.url + "/uploads", files={"video": (name, body)}, timeout=60)
         skipped = httpx.post(
             live.url + "/skip", headers={"Authorization": "Bearer secret-for-tests"}
         )
@@ -37,3 +41,9 @@ def test_json_logs_have_an_object_per_request_and_per_event(tmp_path: Path) -> N
     now = playing["videos"][playing["current_index"]]
     assert (switch["video_id"], switch["title"]) == (now["id"], now["title"])
     assert switch["message"] == f"switch to {now['title']}"
+    (accepted,) = [e for e in entries if e.get("event") == "upload.accepted"]
+    assert accepted["title"] == "Clip" and accepted["size"] == clip.stat().st_size
+    assert accepted["status"] == "ready" and accepted["storage"] == "local"
+    (refused,) = [e for e in entries if e.get("event") == "upload.refused"]
+    assert (refused["status"], refused["reason"]) == (400, "This file is empty.")
+    assert sum(e.get("path") == "/uploads" for e in requests) == 2

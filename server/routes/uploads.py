@@ -14,6 +14,7 @@ from ..ingest import (
     NoStorageError,
     NotPlayableError,
 )
+from ..logs import event
 from ..receive import UploadError, receive_upload
 from ..services import services
 from ._access import caller, refusal
@@ -44,7 +45,7 @@ async def upload() -> Response:
             settings.upload_idle_timeout,
         )
     except UploadError as failure:
-        return error(failure.status, failure.message)
+        return _refused(failure.status, failure.message)
     new = NewFile(
         received.path, received.size, received.filename, received.title, received.captions
     )
@@ -56,8 +57,17 @@ async def upload() -> Response:
             extra = {}
         elif isinstance(failure, BadCaptionsError):
             extra["field"] = "captions"
-        return error(REFUSALS.get(type(failure), 400), str(failure), **extra)
+        return _refused(REFUSALS.get(type(failure), 400), str(failure), **extra)
     video = added.video
+    event(
+        "upload.accepted",
+        f"upload accepted: {video.id} {video.title!r}",
+        video_id=video.id,
+        title=video.title,
+        size=video.size,
+        storage=video.storage,
+        status=str(video.status),
+    )
     await state.audit.record(
         caller(), "upload", video.id, title=video.title, waiting=not video.approved
     )
@@ -71,6 +81,11 @@ async def upload() -> Response:
     )
     response.status_code = 201
     return response
+
+
+def _refused(status: int, reason: str, **extra: str) -> Response:
+    event("upload.refused", f"upload refused ({status}): {reason}", status=status, reason=reason)
+    return error(status, reason, **extra)
 
 
 async def rules() -> Response:
