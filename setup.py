@@ -1,10 +1,12 @@
 """What pyproject.toml cannot say: `pip install .` carries the pages (browser/) and the samples
-(static/) inside the server package, as server/web and server/samples, so an installed server
-finds them wherever it runs (server/config.py looks there first)."""
+(static/) inside the server package, as server/web and server/samples, and the API description
+(docs/openapi.json) as server/openapi.json, so an installed server finds them wherever it runs
+(server/config.py looks there first)."""
 
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
 MAPPED = {"server.web": "browser", "server.samples": "static"}
@@ -26,7 +28,18 @@ package_data = {
     },
     **data("kiosk.assets", "kiosk/assets"),
 }
+
+
+class BuildPy(build_py):
+    """The one file of docs/ the server serves (`/openapi.json`), without shipping all of docs/."""
+
+    def run(self) -> None:
+        super().run()
+        self.copy_file(str(HERE / "docs" / "openapi.json"), str(Path(self.build_lib) / "server"))
+
+
 setup(
+    cmdclass={"build_py": BuildPy},
     packages=[
         *find_packages(include=["server", "server.*", "shared", "shared.*", "kiosk", "kiosk.*"]),
         *package_data,

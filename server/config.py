@@ -26,6 +26,7 @@ ROOT = PACKAGE.parent
 INSTALLED = (PACKAGE / "web").is_dir()
 BROWSER_DIR = PACKAGE / "web" if INSTALLED else ROOT / "browser"
 SAMPLES_DIR = PACKAGE / "samples" if INSTALLED else ROOT / "static"
+OPENAPI_FILE = PACKAGE / "openapi.json" if INSTALLED else ROOT / "docs" / "openapi.json"
 HOME = Path.cwd() if INSTALLED else ROOT
 
 

@@ -26,12 +26,11 @@ from .config import Settings
 from .formats import stored_as
 from .posters import discard_poster, make_poster
 from .probe import Limits, ProbeError, is_universally_playable, probe
+from .receive import MAX_TITLE
 from .storage import Storage, StorageError, Storages, StoredFile
 from .transcode.jobs import Transcoder
 
 log = logging.getLogger(__name__)
-
-MAX_TITLE = 200
 
 
 class IngestError(Exception):

@@ -72,12 +72,14 @@ def test_pip_install_gives_a_working_simulcast_command(tmp_path: Path) -> None:
         wait_for(url + "/healthz", 60, server)
         page = httpx.get(url + "/")
         script = httpx.get(url + "/assets/js/sync.js")
+        described = httpx.get(url + "/openapi.json")
         videos = httpx.get(url + "/videos").json()["videos"]
         sample = httpx.get(url + videos[0]["url"])
     finally:
         stop_process(server)
     assert page.status_code == 200 and "<video" in page.text
     assert script.status_code == 200
+    assert described.status_code == 200 and "/video-updates" in described.json()["paths"]
     assert script.text == (ROOT / "browser" / "js" / "sync.js").read_text()
     assert [v["title"] for v in videos] == ["Red sample", "Green sample", "Blue sample"]
     assert sample.status_code == 200 and sample.content[:4] == b"\x1a\x45\xdf\xa3"  # WebM

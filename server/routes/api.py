@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..access import ADMIN
 from ..catalog import Counts, listing
-from ..config import ROOT
+from ..config import OPENAPI_FILE
 from ..ingest import NotFoundError, RemovalError
 from ..services import services
 from ._access import caller, requires
@@ -33,12 +33,9 @@ async def method_not_allowed(failure: Exception) -> Response:
     return response
 
 
-OPENAPI = ROOT / "docs" / "openapi.json"
-
-
 async def openapi() -> Response:
     """The API's description, maintained by hand beside the code (tests hold the two together)."""
-    response = Response(OPENAPI.read_bytes(), content_type="application/json")
+    response = Response(OPENAPI_FILE.read_bytes(), content_type="application/json")
     response.headers["Cache-Control"] = "no-cache"
     return response
 
