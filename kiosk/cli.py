@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # Defaults are None so "not given" can fall through to the environment and config file.
     parser.add_argument("--server", metavar="URL", help=describe("server"))
+    parser.add_argument("--channel", metavar="SLUG", help=describe("channel"))
     parser.add_argument("--screen", metavar="N", help=describe("screen"))
     parser.add_argument("--name", metavar="NAME", help=describe("name"))
     parser.add_argument(
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> KioskConfig:
     flags = {
         "server": args.server,
+        "channel": args.channel,
         "screen": args.screen,
         "name": args.name,
         "windowed": None if args.windowed is None else str(args.windowed).lower(),

@@ -85,6 +85,14 @@ def _parse_tile(text: str) -> str:
     return f"{int(found[1])},{int(found[2])}"
 
 
+def _parse_channel(text: str) -> str:
+    """A channel's slug as the server's /c/<slug>/ addresses name it ("" for the default)."""
+    slug = text.strip()
+    if slug and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", slug):
+        raise ValueError(f"{text!r} is not a channel name (lower-case letters, digits and -)")
+    return slug
+
+
 def _parse_dir(text: str) -> Path:
     if not text.strip():
         raise ValueError("the cache folder is empty")
@@ -104,6 +112,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "server", "SIMULCAST_SERVER", "http://localhost:8000", validate_server_url,
         "Simulcast server address; the kiosk shows its /ambient page",
+    ),
+    Setting(
+        "channel", "SIMULCAST_CHANNEL", "", _parse_channel,
+        "the channel to show, by its name in the server's /c/<name>/ addresses "
+        "(default: the server's default channel)",
     ),
     Setting(
         "screen", "SIMULCAST_SCREEN", 0, _parse_screen,
@@ -148,7 +161,8 @@ SETTINGS: tuple[Setting, ...] = (
 
 @dataclass(frozen=True)
 class KioskConfig:
-    server: str
+    server: str  # with /c/<channel> when a channel is chosen: every URL of the kiosk's is under it
+    channel: str
     screen: int
     name: str
     windowed: bool
@@ -260,6 +274,9 @@ def resolve(
                 raise ConfigError(f"{source}: {exc}") from None
         sources[setting.name] = source
     _check_tile(chosen["wall"], chosen["tile"], sources)
+    if chosen["channel"]:
+        # The server answers every page and endpoint of a channel under /c/<slug>.
+        chosen["server"] = f"{chosen['server']}/c/{chosen['channel']}"
     return KioskConfig(**chosen, sources=sources)
 
 

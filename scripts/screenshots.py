@@ -195,6 +195,41 @@ def walls_only() -> None:
             live.stop()
 
 
+# The week view of a cafeteria's schedule (README: channels and schedules).
+CAFETERIA_WEEK = [
+    {"title": "Lunch menu", "days": ["mon", "tue", "wed", "thu", "fri"], "start": "11:30",
+     "end": "14:00"},
+    {"title": "Breakfast", "days": ["mon", "tue", "wed", "thu", "fri"], "start": "07:00",
+     "end": "09:30", "boundary": "finish"},
+    {"title": "Late opening", "days": ["fri", "sat"], "start": "21:00", "end": "01:00"},
+    {"title": "Christmas party", "date": "2026-12-24", "start": "18:00", "end": "22:00"},
+]
+
+
+def schedule_tab(browser: Any, live: LiveServer, out: Path) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    httpx.post(live.url + "/channels", json={"slug": "cafeteria", "title": "Cafeteria"},
+               headers=admin).raise_for_status()
+    samples = [v["id"] for v in httpx.get(live.url + "/videos").json()["videos"]]
+    for video in samples:
+        httpx.post(live.url + "/channels/cafeteria/videos", json={"id": video},
+                   headers=admin).raise_for_status()
+    slots = [{**slot, "playlist": samples[: 1 + n % 3]} for n, slot in enumerate(CAFETERIA_WEEK)]
+    httpx.put(live.url + "/channels/cafeteria/schedule", json={"slots": slots},
+              headers=admin).raise_for_status()
+    for size in ("tv", "phone"):
+        context = browser.new_context(**{**SIZES[size], "device_scale_factor": 1})
+        page = context.new_page()
+        page.goto(live.url + "/admin#channels")
+        page.fill("#token", ADMIN)
+        page.press("#token", "Enter")
+        page.click('tr[data-slug="cafeteria"] button[data-action="schedule"]')
+        wait_until(page, "document.querySelectorAll('.slot-block').length >= 12")
+        page.locator("#schedule").screenshot(path=str(out / f"{size}-admin-schedule.png"))
+        print(out / f"{size}-admin-schedule.png")
+        context.close()
+
+
 def main() -> None:
     if sys.argv[1:] == ["walls"]:
         walls_only()
@@ -227,6 +262,7 @@ def main() -> None:
                 screens_tab(browser, servers["admin"], out)
                 wall_shots(browser, servers["samples"], out)
                 walls_tab(browser, servers["admin"], out)
+                schedule_tab(browser, servers["admin"], out)
                 browser.close()
         finally:
             for live in servers.values():

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 
 from quart import Quart
 
 from .access import Access
 from .audit import AuditLog
+from .catalog import Video
 from .channel import Channel
 from .channel_loops import ChannelLoops
+from .channels import DEFAULT, Channels, Running
 from .config import Settings, load_settings
 from .fanout import Fanout
 from .fanout.local import LocalFanout
@@ -26,7 +29,7 @@ from .routes import register
 from .security import install
 from .services import EXTENSION, Services
 from .storage import SAMPLES, Storages
-from .store import open_store
+from .store import ChannelInfo, Store, open_store
 from .transcode.jobs import Transcoder
 
 log = logging.getLogger(__name__)
@@ -58,27 +61,32 @@ def create_app(settings: Settings | None = None) -> Quart:
             NchanFanout(settings.nchan_publish_url) if settings.fanout == "nchan" else LocalFanout()
         )
         await fanout.start()
-        state.channel = Channel(store, fanout)
+        default = await _open_channel(settings, state, store, fanout, None)
+        state.channel = default.channel
         state.audit_log = AuditLog(store)
-        await state.channel.refresh()
-        state.transcoder = Transcoder(settings, state.channel, state.storages)
-        state.ingester = Ingest(settings, state.channel, state.storages, state.transcoder)
+        state.transcoder = default.transcoder
+        state.ingester = default.ingest
+        state.channels = Channels(default, store, partial(_start_channel, settings, state))
+        await state.channels.sync()  # the other channels, before the storages are listed
+        elsewhere = partial(state.channels.keys_elsewhere, besides=default.channel)
         for storage in state.storages.listed_once():
-            await sync_storage(state.ingest, storage)
+            await sync_storage(state.ingest, storage, elsewhere(storage.name))
         if settings.samples == "off":
             await forget_storage(state.channel, SAMPLES)
-        state.loops = ChannelLoops(state.channel)
-        await state.loops.start()
+        await default.loops.start()
         # Conversions and posters in the background: startup never waits for them.
         await state.transcoder.start()
+        await state.channels.start()
         state.monitoring = await Monitoring.start(state)
         for storage in state.storages.watched():
-            state.tasks.append(asyncio.create_task(watch_bucket(state.ingest, storage)))
+            watch = watch_bucket(state.ingest, storage, elsewhere)
+            state.tasks.append(asyncio.create_task(watch))
         playing = state.channel.current()
         log.info(
-            "channel ready: %d videos, now playing %s",
+            "channel ready: %d videos, now playing %s; %d other channels",
             len(state.channel.playlist),
             playing.video.title if playing else "nothing (upload a video)",
+            sum(1 for _ in state.channels) - 1,
         )
 
     @app.after_serving
@@ -91,10 +99,41 @@ def create_app(settings: Settings | None = None) -> Quart:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if state.loops is not None:
-            await state.loops.stop()
+        if state.channels is not None:
+            await state.channels.stop()
+            await state.channels.default.loops.stop()
         if state.channel is not None:
             await state.channel.broker.close()
             await state.channel.store.close()
 
     return app
+
+
+async def _open_channel(
+    settings: Settings, state: Services, store: Store, fanout: Fanout, slug: str | None
+) -> Running:
+    """A channel's parts, its state loaded; its loops and conversions not started yet."""
+    channel = Channel(store, fanout, zone=settings.timezone, slug=slug)
+    await channel.refresh()
+    work_dir = settings.data_dir / "transcode"
+    if slug is not None:
+        work_dir = work_dir / "channels" / slug
+    transcoder = Transcoder(settings, channel, state.storages, work_dir)
+    ingest = Ingest(settings, channel, state.storages, transcoder)
+
+    def shared(video: Video) -> bool:
+        return state.channels is not None and state.channels.holders(video, channel)
+
+    ingest.shared = shared
+    info = ChannelInfo(slug or DEFAULT, "", 0.0)
+    return Running(info, channel, transcoder, ingest, ChannelLoops(channel))
+
+
+async def _start_channel(settings: Settings, state: Services, info: ChannelInfo) -> Running:
+    """A channel besides the default one, running: its own store and event stream."""
+    store = await open_store(settings, info.slug)
+    running = await _open_channel(settings, state, store, LocalFanout(), info.slug)
+    running.info = info
+    await running.loops.start()
+    await running.transcoder.start()
+    return running

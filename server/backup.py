@@ -31,6 +31,7 @@ MANIFEST = "manifest.json"
 STORE = "simulcast.db"
 FLEET = "fleet.db"  # screens, proof of play, workers' figures (server/store/fleet_sqlite.py)
 DATABASES = (STORE, FLEET)  # copied with SQLite's online backup API, restored together
+CHANNELS = "channels"  # the other channels' stores: DATA_DIR/channels/<slug>.db
 FORMAT = 1
 CHUNK = 1024 * 1024
 
@@ -85,6 +86,11 @@ def create(settings: Settings, dest: Path) -> dict[str, Any]:
                 copy_file(settings.data_dir / name, dest / name)
                 entries.append(_entry(name, dest / name))
         manifest["videos"] = _videos(dest / STORE)
+        for store in sorted((settings.data_dir / CHANNELS).glob("*.db")):
+            name = f"{CHANNELS}/{store.name}"
+            (dest / CHANNELS).mkdir(exist_ok=True)
+            copy_file(store, dest / name)  # consistent while serving, as the main store
+            entries.append(_entry(name, dest / name))
     files = list(media(settings))
     with _bar(sum(_size(path) for _, path in files), "backup") as bar:
         for name, path in files:
@@ -165,6 +171,9 @@ def restore(settings: Settings, src: Path, force: bool = False) -> dict[str, Any
         for entry in files:
             target = targets.get(entry.path)
             if target is not None and (not target.exists() or _differs(target, entry)):
+                if entry.path.startswith(f"{CHANNELS}/"):  # a store: its old journal goes too
+                    for stale in (target.with_name(target.name + s) for s in ("-wal", "-shm")):
+                        stale.unlink(missing_ok=True)
                 _copy(src / entry.path, target, entry.path, bar)
             elif target is not None:
                 bar.update(entry.size)
@@ -173,9 +182,14 @@ def restore(settings: Settings, src: Path, force: bool = False) -> dict[str, Any
 
 def _target(settings: Settings, name: str) -> Path:
     folder, _, filename = name.partition("/")
-    if folder not in ("uploads", "posters") or not filename or "/" in filename or ".." in name:
+    folders = {
+        "uploads": settings.upload_dir,
+        "posters": posters(settings),
+        CHANNELS: settings.data_dir / CHANNELS,
+    }
+    if folder not in folders or not filename or "/" in filename or ".." in name:
         raise BackupError(f"the manifest names {name!r}, which a backup never holds")
-    return (settings.upload_dir if folder == "uploads" else posters(settings)) / filename
+    return folders[folder] / filename
 
 
 def _differs(path: Path, entry: Entry) -> bool:

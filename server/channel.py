@@ -14,12 +14,15 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
+from shared.programme import next_turn
 from shared.protocol import RETRY_MS, Reason, State
+from shared.slots import Schedule
 
 from . import catalog, clock
 from .catalog import Counts, Status, Video
-from .clock import Anchor, NowPlaying
+from .clock import Anchor, NowPlaying, Programme
 from .events import data, encode
 from .fanout import Fanout
 from .fanout.local import LocalFanout
@@ -33,9 +36,11 @@ log = logging.getLogger(__name__)
 # presence loop won the race and already sent the same state as "sync" or "viewers".
 NOTICED: frozenset[Reason] = frozenset({"sync", "switch", "viewers"})
 
-# A change of the schedule: from the current playlist, anchor, time and override video (the
-# video an overriding anchor names), the new anchor.
-Reanchor = Callable[[Sequence[Video], Anchor, float, Video | None], Anchor]
+# A change of the schedule: from the current playlist, anchor, time, override video (the video
+# an overriding anchor names) and programme (the schedule), the new anchor.
+Reanchor = Callable[[Sequence[Video], Anchor, float, Video | None, Programme], Anchor]
+
+UTC = ZoneInfo("UTC")
 
 
 class ChannelError(Exception):
@@ -51,16 +56,25 @@ def worth_announcing(shown: int, counted: int) -> bool:
 
 class Channel:
     def __init__(
-        self, store: Store, broker: Fanout | None = None, now: Callable[[], float] = time.time
+        self,
+        store: Store,
+        broker: Fanout | None = None,
+        now: Callable[[], float] = time.time,
+        zone: ZoneInfo = UTC,
+        slug: str | None = None,
     ) -> None:
         self.store = store
+        self.zone = zone  # the schedule's wall-clock times are in this time zone
+        self.slug = slug  # None: the default channel
         self.broker: Fanout = LocalFanout() if broker is None else broker  # len() may be 0
         self.now = now
         self.worker_id = uuid.uuid4().hex
         self.videos: list[Video] = []
         self.anchor = Anchor(None, 0.0)
         self.banner = ""
+        self.schedule = Schedule()
         self.version = -1
+        self._current: tuple[tuple[int, int, int], NowPlaying] | None = None
         self.counts: dict[str, Counts] = {}
         self.viewers = 0
         self.switches = 0  # switches this process won the race to record
@@ -86,10 +100,32 @@ class Channel:
         """The video's index in the rotation; None when it is out of it."""
         return next((i for i, v in enumerate(self.playlist) if v.id == video_id), None)
 
+    @property
+    def programme(self) -> Programme:
+        return _programme(self.videos, self.schedule, self.zone)
+
     def current(self, now: float | None = None) -> NowPlaying | None:
         now = self.now() if now is None else now
+        # Every viewer connecting asks; with a schedule the answer costs ~1 ms, and it stays
+        # the same while the video plays and the state has not moved.
+        key = (self.version, id(self.videos), id(self.schedule))
+        if self._current is not None and self._current[0] == key:
+            cached = self._current[1]
+            if cached.started_at <= now < cached.ends_at:
+                return cached
         override = _override(self.videos, self.anchor)
-        return clock.now_playing(self.playlist, self.anchor, now, override)
+        playing = clock.now_playing(self.playlist, self.anchor, now, override, self.programme)
+        self._current = (key, playing) if playing is not None else None
+        return playing
+
+    def wake_at(self, now: float) -> float | None:
+        """When what plays changes by itself: the current video's end (or the slot boundary
+        that cuts it), or with nothing playing, the start of the next slot's turn."""
+        current = self.current(now)
+        if current is not None:
+            return current.ends_at
+        programme = self.programme
+        return next_turn(self.schedule, self.zone, programme.catalog, now)
 
     async def _load(self) -> Snapshot:
         """The store's state, first restored from this process's copy if the store is blank
@@ -106,6 +142,7 @@ class Channel:
         self.videos = snapshot.videos
         self.anchor = snapshot.state.anchor
         self.banner = snapshot.state.banner
+        self.schedule = snapshot.state.schedule
         self.version = snapshot.state.version
         self.counts = await self.store.counts()
 
@@ -158,7 +195,7 @@ class Channel:
             **catalog.item(current.video, current.started_at),
             **base,
             "index": current.index,
-            "total": len(self.playlist),
+            "total": current.total if current.total is not None else len(self.playlist),
             "likes": counts.likes,
             "dislikes": counts.dislikes,
             "next": catalog.item(current.next, current.ends_at),
@@ -208,12 +245,15 @@ class Channel:
         upsert: Sequence[Video] = (),
         remove: str | None = None,
         order: Callable[[Snapshot], list[str]] | None = None,
+        schedule: Schedule | None = None,
     ) -> None:
         """Optimistic concurrency: recompute from fresh state until our write wins."""
         while True:
             snapshot = await self._load()
             ids = order(snapshot) if order is not None else None
-            if await self._commit(snapshot, change, upsert=upsert, remove=remove, order=ids):
+            if await self._commit(
+                snapshot, change, upsert=upsert, remove=remove, order=ids, schedule=schedule
+            ):
                 break
         await self.refresh()
         self.changed.set()
@@ -226,14 +266,16 @@ class Channel:
         upsert: Sequence[Video] = (),
         remove: str | None = None,
         order: Sequence[str] | None = None,
+        schedule: Schedule | None = None,
     ) -> bool:
         """One attempt at a write on the state `snapshot` holds; False when another writer got
         there first."""
         state = snapshot.state
         override = _override(snapshot.videos, state.anchor)
-        anchor = change(snapshot.playlist, state.anchor, self.now(), override)
+        programme = _programme(snapshot.videos, state.schedule, self.zone)
+        anchor = change(snapshot.playlist, state.anchor, self.now(), override, programme)
         return await self.store.commit(
-            state.version, anchor, upsert=upsert, remove=remove, order=order
+            state.version, anchor, upsert=upsert, remove=remove, order=order, schedule=schedule
         )
 
     async def upsert(self, video: Video) -> None:
@@ -302,7 +344,8 @@ class Channel:
         def order(snapshot: Snapshot) -> list[str]:
             anchor = snapshot.state.anchor
             override = _override(snapshot.videos, anchor)
-            current = clock.now_playing(snapshot.playlist, anchor, self.now(), override)
+            programme = _programme(snapshot.videos, snapshot.state.schedule, self.zone)
+            current = clock.now_playing(snapshot.playlist, anchor, self.now(), override, programme)
             ids = [v.id for v in snapshot.playlist if v.id != video_id]
             after = None  # during an override, after the video the rotation resumes with
             if current is not None:
@@ -323,8 +366,8 @@ class Channel:
         if video is None or video.status != Status.READY or video.duration <= 0:
             raise ChannelError("Only a stored, ready video can play on every screen.")
         await self._mutate(
-            lambda playlist, anchor, now, override: clock.start_override(
-                playlist, anchor, now, video_id, override
+            lambda playlist, anchor, now, override, programme: clock.start_override(
+                playlist, anchor, now, video_id, override, programme
             )
         )
         self.publish("switch")
@@ -337,6 +380,23 @@ class Channel:
         await self._mutate(clock.end_override)
         self.publish("switch")
         return True
+
+    async def set_schedule(self, schedule: Schedule) -> None:
+        """Replace the schedule. What plays now plays on unless the new schedule changes what
+        plays at this moment (a slot added or removed around now): then that starts now."""
+
+        def change(
+            playlist: Sequence[Video],
+            anchor: Anchor,
+            now: float,
+            override: Video | None,
+            programme: Programme,
+        ) -> Anchor:
+            new = Programme(schedule, programme.zone, programme.catalog)
+            return clock.retune(playlist, anchor, now, override, programme, new)
+
+        await self._mutate(change, schedule=schedule)
+        self.publish("playlist")
 
     async def set_banner(self, text: str) -> None:
         await self.store.set_banner(text)
@@ -360,8 +420,9 @@ class Channel:
         store's version check lets exactly one write win and the others just reload."""
         snapshot = await self._load()
         anchor = snapshot.state.anchor
+        programme = _programme(snapshot.videos, snapshot.state.schedule, self.zone)
         anchor = clock.reanchor(
-            snapshot.playlist, anchor, self.now(), _override(snapshot.videos, anchor)
+            snapshot.playlist, anchor, self.now(), _override(snapshot.videos, anchor), programme
         )
         won = anchor != snapshot.state.anchor and await self.store.commit(
             snapshot.state.version, anchor
@@ -418,11 +479,26 @@ def _override(videos: Sequence[Video], anchor: Anchor) -> Video | None:
     return next((v for v in videos if v.id == anchor.video_id), None)
 
 
+def _programme(videos: Sequence[Video], schedule: Schedule, zone: ZoneInfo) -> Programme:
+    """A slot may play any ready video of the channel: hidden ones too (hiding keeps a video
+    out of the default playlist, e.g. a lunch menu that plays only in its slot)."""
+    eligible = {
+        v.id: v
+        for v in videos
+        if v.status == Status.READY and v.duration > 0 and v.approved and not v.gone
+    }
+    return Programme(schedule, zone, eligible)
+
+
 def _leaving(video_id: str) -> Reanchor:
     def change(
-        playlist: Sequence[Video], anchor: Anchor, now: float, override: Video | None
+        playlist: Sequence[Video],
+        anchor: Anchor,
+        now: float,
+        override: Video | None,
+        programme: Programme,
     ) -> Anchor:
-        return clock.after_removal(playlist, anchor, video_id, now, override)
+        return clock.after_removal(playlist, anchor, video_id, now, override, programme)
 
     return change
 

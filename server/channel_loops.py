@@ -73,14 +73,14 @@ class ChannelLoops:
         while True:
             # Clear before reading, so a change landing in between still wakes the wait.
             channel.changed.clear()
-            current = channel.current()
-            timeout = None if current is None else max(0.0, current.ends_at - channel.now())
+            wake = channel.wake_at(channel.now())
+            timeout = None if wake is None else max(0.0, wake - channel.now())
             try:
                 await asyncio.wait_for(channel.changed.wait(), timeout)
                 continue  # the playlist changed: recompute the next switch
             except TimeoutError:
                 pass
-            if current is not None and channel.now() < current.ends_at:
+            if wake is not None and channel.now() < wake:
                 continue  # woke a hair early
             try:
                 await channel.advance()

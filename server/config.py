@@ -15,9 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 from limits import RateLimitItem, parse_many
+
+from shared.programme import zone
 
 PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
@@ -181,6 +184,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PLAY_LOG_DAYS", "30", "Days the proof-of-play log keeps what played.", float),
     Setting(
+        "TIMEZONE",
+        "UTC",
+        "IANA time zone of the channels' schedules (e.g. Europe/Berlin): slot times are wall-clock "
+        "times there, daylight-saving changes included.",
+        zone,
+    ),
+    Setting(
         "ALLOWED_ORIGINS",
         "",
         "Other sites (comma-separated origins, e.g. https://console.example.org) whose pages may "
@@ -306,6 +316,7 @@ class Settings:
     session_hours: float
     metrics_token: str
     play_log_days: float
+    timezone: ZoneInfo
     redis_url: str
     fanout: Literal["local", "nchan"]
     nchan_publish_url: str

@@ -11,6 +11,7 @@ TCP flow control slows the client down instead. A handler that awaits the body w
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Generator
 from typing import Any
 
@@ -57,9 +58,11 @@ class FlowRequest(Request):
 
     body_class = FlowBody
     streamed_paths = frozenset({"/uploads"})
+    # ... and a channel's own upload address, /c/<slug>/uploads.
+    streamed_pattern = re.compile(r"^/c/[a-z0-9][a-z0-9-]*/uploads$")
 
     def __init__(self, method: str, scheme: str, path: str, *args: Any, **kwargs: Any) -> None:
-        if path in self.streamed_paths:
+        if path in self.streamed_paths or self.streamed_pattern.match(path):
             kwargs["max_content_length"] = None
         super().__init__(method, scheme, path, *args, **kwargs)
 

@@ -16,6 +16,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -116,6 +117,8 @@ class Ingest:
         self.channel = channel
         self.storages = storages
         self.conversions = conversions
+        # Whether another channel plays the same file (then removing it here keeps the file).
+        self.shared: Callable[[Video], bool] = lambda video: False
 
     async def add(self, new: NewFile) -> Added:
         try:
@@ -239,6 +242,9 @@ class Ingest:
         video = self.channel.find(video_id)
         if video is None:
             raise NotFoundError("No such video.")
+        if self.shared(video):
+            await self.channel.remove(video_id)
+            return video
         storage = self.storages.get(video.storage)
         if storage is not None and not storage.writable:
             # A shipped sample's file is read-only: a marker keeps it out after restarts.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 
 from .catalog import Status, Video
@@ -16,14 +16,17 @@ from .storage import Storage, StorageError
 log = logging.getLogger(__name__)
 
 
-async def sync_storage(ingest: Ingest, storage: Storage) -> None:
-    """Add files the catalog does not know; drop entries whose file is gone."""
+async def sync_storage(
+    ingest: Ingest, storage: Storage, elsewhere: Collection[str] = frozenset()
+) -> None:
+    """Add files the catalog does not know (but for those another channel holds:
+    `elsewhere`); drop entries whose file is gone."""
     channel = ingest.channel
     known = {v.key: v for v in channel.videos if v.storage == storage.name}
     present: set[str] = set()
     async for stored in storage.list():
         present.add(stored.key)
-        if stored.key not in known:
+        if stored.key not in known and stored.key not in elsewhere:
             await ingest.adopt(storage, stored)
     for key, video in known.items():
         if key not in present and video.playable:
@@ -37,23 +40,25 @@ async def forget_storage(channel: Channel, name: str) -> None:
         await channel.remove(video.id)
 
 
-async def watch_bucket(ingest: Ingest, bucket: Storage) -> None:
+async def watch_bucket(
+    ingest: Ingest, bucket: Storage, elsewhere: Callable[[str], Collection[str]]
+) -> None:
     """List the bucket now and every `relist_interval` seconds, so startup never waits on S3,
     new objects join, and an S3 that was down (or misconfigured) at startup joins when it is
     back."""
     while True:
         try:
-            await _sync_bucket(ingest, bucket)
+            await _sync_bucket(ingest, bucket, elsewhere(bucket.name))
         except Exception:
             log.exception("keeping the catalog in step with the bucket failed")
         await asyncio.sleep(bucket.relist_interval or 0.0)
 
 
-async def _sync_bucket(ingest: Ingest, bucket: Storage) -> None:
+async def _sync_bucket(ingest: Ingest, bucket: Storage, elsewhere: Collection[str]) -> None:
     channel = ingest.channel
     mine = [v for v in channel.videos if v.storage == bucket.name]
     try:
-        await sync_storage(ingest, bucket)
+        await sync_storage(ingest, bucket, elsewhere)
     except StorageError:  # already logged by the bucket, with the reason
         # Screens would only show an error; the videos keep their ids and likes meanwhile.
         for video in mine:
@@ -64,7 +69,7 @@ async def _sync_bucket(ingest: Ingest, bucket: Storage) -> None:
     for video in back:
         await channel.patch(video.id, _moved(Status.OFFLINE, Status.READY))
     if back:
-        await sync_storage(ingest, bucket)  # drops any whose object went away meanwhile
+        await sync_storage(ingest, bucket, elsewhere)  # drops any whose object went away meanwhile
 
 
 def _moved(before: Status, after: Status) -> Callable[[Video], Video]:

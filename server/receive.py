@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 FILE_FIELD = "video"
 TITLE_FIELD = "title"
+CHANNEL_FIELD = "channel"  # optional: the slug of the channel the video joins
+MAX_CHANNEL = 64
 CAPTIONS_FIELD = "captions"  # optional: a WebVTT or SubRip file, kept in memory (it is small)
 MAX_TITLE = 200
 
@@ -45,6 +47,7 @@ class Received:
     size: int
     title: str = ""
     captions: bytes | None = None  # the captions file as sent, when there was one
+    channel: str = ""  # the channel named in the form; "" for the one the URL names
 
 
 @dataclass
@@ -76,6 +79,7 @@ class _Receiver:
         self.file: BinaryIO | None = None
         self.received: Received | None = None
         self.title = bytearray()
+        self.channel = bytearray()
         self.captions: bytearray | None = None
         self.error: UploadError | None = None
 
@@ -114,6 +118,8 @@ class _Receiver:
             return
         if self.part.name == TITLE_FIELD:
             self.title += data[start:end][: MAX_TITLE * 4 - len(self.title)]
+        elif self.part.name == CHANNEL_FIELD:
+            self.channel += data[start:end][: MAX_CHANNEL - len(self.channel)]
         elif self.part.name == CAPTIONS_FIELD and self.captions is not None:
             self.captions += data[start:end]
             if len(self.captions) > MAX_CAPTIONS:
@@ -199,6 +205,7 @@ async def receive_upload(
         received.path.unlink(missing_ok=True)
         raise UploadError(400, "This file is empty.")
     received.title = receiver.title.decode("utf-8", "replace").strip()[:MAX_TITLE]
+    received.channel = receiver.channel.decode("utf-8", "replace").strip()
     if receiver.captions:
         received.captions = bytes(receiver.captions)
     return received

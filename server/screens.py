@@ -231,6 +231,8 @@ class Screens:
             "commands": commands,
             "interval": interval,
             "wall": wall,
+            # The channel the console moved it to (None: the one its address names).
+            "channel": record.get("channel"),
         }
 
     async def listed(self, title_of: Callable[[str], str | None]) -> list[dict[str, Any]]:
@@ -245,6 +247,18 @@ class Screens:
             return {**record, "name": name}
 
         record = await self.fleet.update_screen(screen_id, renamed)
+        if record is None:
+            raise UnknownScreenError(screen_id)
+        return record
+
+    async def move(self, screen_id: str, channel: str | None) -> dict[str, Any]:
+        """Show `channel` on the screen from its next report (None: the one its address
+        names)."""
+
+        def moved(record: dict[str, Any]) -> dict[str, Any]:
+            return {**record, "channel": channel}
+
+        record = await self.fleet.update_screen(screen_id, moved)
         if record is None:
             raise UnknownScreenError(screen_id)
         return record

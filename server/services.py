@@ -9,12 +9,12 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
-from quart import current_app
+from quart import current_app, g, has_app_context
 
 from .access import Access
 from .audit import AuditLog
 from .channel import Channel
-from .channel_loops import ChannelLoops
+from .channels import Channels, Running
 from .config import Settings
 from .ingest import Ingest
 from .metrics import Tally
@@ -31,8 +31,8 @@ class Services:
     settings: Settings
     access: Access
     storages: Storages
-    channel: Channel | None = None
-    loops: ChannelLoops | None = None
+    channel: Channel | None = None  # the default channel
+    channels: Channels | None = None
     transcoder: Transcoder | None = None
     ingester: Ingest | None = None
     audit_log: AuditLog | None = None
@@ -41,8 +41,17 @@ class Services:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
+    def running(self) -> Running:
+        """The channel this request is about: the one its /c/<slug>/ URL names, else the
+        default channel (routes.select_channel puts it in `g`)."""
+        chosen: Running | None = g.get("channel") if has_app_context() else None
+        return chosen or _started(self.channels, "the channels").default
+
+    @property
     def ch(self) -> Channel:
-        return _started(self.channel, "the channel")
+        if self.channels is None:
+            return _started(self.channel, "the channel")
+        return self.running.channel
 
     @property
     def watch(self) -> Monitoring:
@@ -54,7 +63,9 @@ class Services:
 
     @property
     def ingest(self) -> Ingest:
-        return _started(self.ingester, "ingest")
+        if self.channels is None:
+            return _started(self.ingester, "ingest")
+        return self.running.ingest
 
 
 def _started(part: T | None, name: str) -> T:

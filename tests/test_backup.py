@@ -130,3 +130,32 @@ def test_backup_into_a_folder_that_holds_files_is_refused(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert "already holds files" in result.stderr
     assert [p.name for p in (tmp_path / "busy").iterdir()] == ["other.txt"]
+
+
+async def test_the_other_channels_stores_are_backed_up_and_restored(tmp_path: Path) -> None:
+    from server.backup import create, restore
+    from server.catalog import Video
+    from server.clock import Anchor
+    from server.config import load_settings
+    from server.store.sqlite import SqliteStore
+
+    def settings(root: Path):  # type: ignore[no-untyped-def]
+        env = {"DATA_DIR": str(root / "data"), "UPLOAD_DIR": str(root / "uploads")}
+        return load_settings(env=env, env_file=None)
+
+    old = settings(tmp_path / "old")
+    main = SqliteStore.open(old.data_dir / "simulcast.db")
+    lobby = SqliteStore.open(old.data_dir / "channels" / "lobby.db")
+    video = Video("v1", "Lobby loop", "local", "v1.webm", 10.0)
+    assert await lobby.commit(0, Anchor("v1", 1.0), upsert=[video])
+    manifest = create(old, tmp_path / "backup")
+    await main.close()
+    await lobby.close()
+    assert "channels/lobby.db" in {f["path"] for f in manifest["files"]}
+
+    new = settings(tmp_path / "new")
+    restore(new, tmp_path / "backup")
+    restored = SqliteStore.open(new.data_dir / "channels" / "lobby.db")
+    snapshot = await restored.load()
+    await restored.close()
+    assert [v.id for v in snapshot.videos] == ["v1"] and snapshot.state.anchor.video_id == "v1"

@@ -43,7 +43,7 @@ def test_flag_beats_env_beats_file_beats_default(tmp_path: Path) -> None:
     assert config.windowed is True  # file over default
     assert config.sources == {
         "server": "--server", "screen": "SIMULCAST_SCREEN", "windowed": f"{file}: windowed",
-        "name": "default",
+        "name": "default", "channel": "default",
         "cache_dir": "default", "cache_size": "default", "cache_bandwidth": "default",
         "offline_dot": "default", "wall": "default", "tile": "default",
     }
@@ -174,3 +174,11 @@ def test_a_wall_tile_from_flags_reaches_the_page_address(tmp_path: Path) -> None
 def test_a_bad_wall_tile_is_a_clear_error(flags: dict[str, str], why: str) -> None:
     with pytest.raises(ConfigError, match=why):
         load_config(flags, env={}, candidates=[])
+
+
+def test_a_channel_puts_every_url_under_its_prefix(tmp_path: Path) -> None:
+    config = load_config({"server": "http://host:8000", "channel": "lobby"}, env={},
+                         candidates=[])
+    assert config.server == "http://host:8000/c/lobby" and config.channel == "lobby"
+    with pytest.raises(ConfigError, match="not a channel name"):
+        load_config({"channel": "Lobby Left"}, env={}, candidates=[])

@@ -37,3 +37,24 @@ export async function api(method, path, body) {
 export function announceSession(role) {
   document.dispatchEvent(new CustomEvent("admin:session", { detail: { role } }));
 }
+
+// An inline rename form in `cell` (a table cell of the console): its input holds `value`;
+// Save calls `save(newValue)`, then `done()` redraws. Cancel is a button with
+// data-action="cancel", for the table's own click handler.
+export function renameIn(cell, { id, label, value, save, done }) {
+  const escaped = (text) => String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  cell.innerHTML = `
+    <form class="rename">
+      <label class="visually-hidden" for="${id}">${escaped(label)}</label>
+      <input id="${id}" maxlength="80" value="${escaped(value)}">
+      <button type="submit">Save</button> <button type="button" data-action="cancel">Cancel</button>
+    </form>`;
+  const input = cell.querySelector("input");
+  input.focus();
+  input.select();
+  cell.querySelector("form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await save(input.value);
+    done();
+  });
+}

@@ -4,7 +4,9 @@
 // starts a new one with backoff. A reconnect always begins with the full state.
 
 import { startScreen } from "./screen.js";
+import { at, follow } from "./where.js";
 
+// `url`: the stream's address, or a function giving it at each (re)connection.
 export function connect(url, { onState, onConnection, probe }) {
   let source = null;
   let backoff = 1000;
@@ -14,7 +16,7 @@ export function connect(url, { onState, onConnection, probe }) {
   const open = () => {
     clearTimeout(retry);
     source?.close();
-    source = new EventSource(url);
+    source = new EventSource(typeof url === "function" ? url() : url);
     source.onopen = () => {
       backoff = 1000;
       stopWatching();
@@ -57,7 +59,7 @@ export function connect(url, { onState, onConnection, probe }) {
   };
 
   open();
-  return { close: () => source?.close() };
+  return { close: () => source?.close(), reopen: open };
 }
 
 // Shared page start-up: clock first (positions mean nothing without it), then the stream.
@@ -72,7 +74,7 @@ export async function startChannel({ clock, player, onState, onConnection }) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   clock.start();
-  return connect("/video-updates", {
+  const stream = connect(() => at("/video-updates"), {
     probe: () => clock.sample().then(() => true, () => false),
     onState: (state) => {
       player.setSchedule(state.id ? state : null, state.next);
@@ -84,4 +86,10 @@ export async function startChannel({ clock, player, onState, onConnection }) {
       onConnection?.(up);
     },
   });
+  // The console moved this screen to another channel (screen.js): follow it, no reload. The
+  // new stream's first event is that channel's whole state; the player joins it as at start.
+  window.addEventListener("simulcast:channel", (event) => {
+    if (follow(event.detail)) stream.reopen();
+  });
+  return stream;
 }

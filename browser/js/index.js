@@ -14,6 +14,7 @@ import {
   soundControls,
 } from "./controls.js";
 import { SyncPlayer } from "./sync.js";
+import { at } from "./where.js";
 
 const $ = (id) => document.getElementById(id);
 const clock = new ServerClock();
@@ -80,7 +81,7 @@ async function vote(kind) {
   let result = {};
   try {
     // The id is what we showed the viewer; the server trusts it over a shifted index.
-    response = await fetch(`/${kind}/${index}`, {
+    response = await fetch(at(`/${kind}/${index}`), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ id: item.id }),
@@ -135,7 +136,7 @@ renderVotes();
 // come from nginx): asked for on every (re)connect, as the stream's first event once carried them.
 async function loadMyVotes() {
   try {
-    const response = await fetch("/my-votes");
+    const response = await fetch(at("/my-votes"));
     if (response.ok) myVotes = (await response.json()).my_votes;
   } catch {
     return; // offline: the stream's reconnect asks again

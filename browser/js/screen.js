@@ -107,7 +107,7 @@ export async function startScreen(player) {
   const params = new URLSearchParams(location.search);
   const kiosk = params.get("kiosk");
   const id = kiosk || (await claimId());
-  const page = kiosk ? "kiosk" : location.pathname === "/ambient" ? "/ambient" : "/";
+  const page = kiosk ? "kiosk" : location.pathname.endsWith("/ambient") ? "/ambient" : "/";
   const { engine, version } = engineOf(navigator.userAgent);
   let name = params.get("screen") || null;
   let sentAt = 0;
@@ -157,6 +157,8 @@ export async function startScreen(player) {
     if (answer.interval > 0) interval = answer.interval * 1000;
     // The wall tile the console gave this screen (null: none), for wall.js to follow.
     if ("wall" in answer) window.dispatchEvent(new CustomEvent("simulcast:wall", { detail: answer.wall }));
+    // The channel the console moved this screen to (null: the one its address names).
+    if ("channel" in answer) window.dispatchEvent(new CustomEvent("simulcast:channel", { detail: answer.channel }));
     for (const action of answer.commands || []) {
       if (action === "identify") identify(name || `Screen ${id.slice(0, 8)}`);
       if (action === "reload") location.reload();

@@ -5,6 +5,7 @@
 import { showBanner } from "./banner.js";
 import { connect } from "./channel.js";
 import { byteSize, clockTime } from "./format.js";
+import { at, channelSlug } from "./where.js";
 
 const $ = (id) => document.getElementById(id);
 const PASSCODE = "simulcast.uploadPasscode";
@@ -109,6 +110,7 @@ $("form").addEventListener("submit", (event) => {
   if (!file || $("send").disabled) return;
   const body = new FormData();
   body.append("title", $("title").value.trim());
+  if ($("channel").value) body.append("channel", $("channel").value);
   const captions = $("captions").files[0];
   if (captions) body.append("captions", captions, captions.name);
   body.append("video", file, file.name);
@@ -157,7 +159,7 @@ $("form").addEventListener("submit", (event) => {
     $("progress").hidden = true;
     $("progress-text").textContent = "";
   });
-  request.open("POST", "/uploads");
+  request.open("POST", at("/uploads"));
   const passcode = localStorage.getItem(PASSCODE);
   if (passcode) request.setRequestHeader("Authorization", `Bearer ${passcode}`);
   request.send(body);
@@ -246,7 +248,7 @@ const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 async function refresh() {
   let converting = false;
   try {
-    const response = await fetch("/videos", { cache: "no-store" });
+    const response = await fetch(at("/videos", chosenPrefix()), { cache: "no-store" });
     const { videos, current_index: currentIndex } = await response.json();
     const rows = videos.map((video) => {
       const row = document.createElement("tr");
@@ -275,8 +277,30 @@ async function refresh() {
   clearTimeout(refresh.timer);
   refresh.timer = setTimeout(refresh, converting || watched ? 1000 : 5000);
 }
+// The channel the upload goes to: this page's own, preselected; the list below follows it.
+async function loadChannels() {
+  try {
+    const response = await fetch("/channels", { cache: "no-store" });
+    if (!response.ok) return;
+    const { channels } = await response.json();
+    const mine = channels.find((c) => c.slug === channelSlug) || channels.find((c) => c.default);
+    $("channel").replaceChildren(...channels.map((c) => new Option(c.title, c.slug, false, c === mine)));
+    $("channel").dataset.defaultSlug = channels.find((c) => c.default)?.slug ?? "";
+    $("channel-field").hidden = channels.length < 2;
+  } catch {
+    // One channel as before: the upload goes to this page's channel.
+  }
+}
+
+function chosenPrefix() {
+  const slug = $("channel").value;
+  if (!slug) return undefined; // not loaded: this page's channel
+  return slug === $("channel").dataset.defaultSlug ? "" : `/c/${encodeURIComponent(slug)}`;
+}
+
+$("channel").addEventListener("change", () => refresh());
 loadLimits();
-refresh();
+loadChannels().then(refresh);
 
 // Who may upload (UPLOAD_ACCESS): anyone, passcode holders, or signed-in admins only.
 async function session(passcode) {
@@ -323,4 +347,4 @@ $("passcode-form").addEventListener("submit", async (event) => {
 checkAccess();
 
 // The operator's banner: this page plays nothing, so it follows the stream for that alone.
-connect("/video-updates", { onState: (state) => showBanner(state.banner) });
+connect(at("/video-updates"), { onState: (state) => showBanner(state.banner) });

@@ -6,7 +6,19 @@ from collections.abc import Awaitable, Callable
 
 from quart import Quart, Response
 
-from . import api, captions, media, ops, pages, playlist, screens, session, stream, uploads
+from . import (
+    api,
+    captions,
+    channels,
+    media,
+    ops,
+    pages,
+    playlist,
+    screens,
+    session,
+    stream,
+    uploads,
+)
 
 View = Callable[..., Awaitable[Response]]
 
@@ -49,6 +61,7 @@ def register(app: Quart) -> None:
         ("/screens/report", "POST", screens.report),
         ("/screens/<screen_id>", "PATCH", screens.rename),
         ("/screens/<screen_id>", "DELETE", screens.forget),
+        ("/screens/<screen_id>/channel", "PUT", screens.move),
         ("/screens/<screen_id>/<any(identify, reload):action>", "POST", screens.act),
         ("/screens/<screen_id>/wall", "PUT", screens.assign),
         ("/walls", "GET", screens.walls),
@@ -62,10 +75,23 @@ def register(app: Quart) -> None:
         ("/media/v/<video_id>/captions.vtt", "GET", media.captions),
         ("/videos/<video_id>/captions", "POST", captions.put),
         ("/videos/<video_id>/captions", "DELETE", captions.delete),
+        ("/channels", "GET", channels.listed),
+        ("/channels", "POST", channels.create),
+        ("/channels/<slug>", "PATCH", channels.rename),
+        ("/channels/<slug>", "DELETE", channels.delete),
+        ("/channels/<slug>/schedule", "GET", channels.schedule),
+        ("/channels/<slug>/schedule", "PUT", channels.put_schedule),
+        ("/channels/<slug>/videos", "POST", channels.add_video),
     ]
     for rule, method, view in routes:
         endpoint = view.__module__.rsplit(".", 1)[-1] + "." + view.__name__
         app.add_url_rule(rule, endpoint, view, methods=[method])
+    # Every channel's pages and endpoints: /c/lobby/ambient is /ambient for the lobby.
+    every = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    app.add_url_rule("/c/<slug>/", "channels.in_channel", channels.in_channel, methods=["GET"])
+    app.add_url_rule(
+        "/c/<slug>/<path:rest>", "channels.in_channel_path", channels.in_channel, methods=every
+    )
     app.register_error_handler(404, api.not_found)
     app.register_error_handler(405, api.method_not_allowed)
     app.register_error_handler(413, api.too_large)

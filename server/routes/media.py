@@ -8,7 +8,7 @@ from urllib.parse import quote
 from quart import Response, redirect
 
 from ..captions import captions_of
-from ..catalog import WEBM, rendition_of
+from ..catalog import WEBM, Video, rendition_of
 from ..formats import safe_type
 from ..media import CACHE_CONTROL, send_media
 from ..posters import poster_path
@@ -16,8 +16,16 @@ from ..services import services
 from ._errors import error
 
 
+def _find(video_id: str) -> Video | None:
+    """The video in whichever channel holds it: its URL names the video, not the channel."""
+    state = services()
+    if state.channels is None:
+        return state.ch.find(video_id)
+    return state.channels.find_video(video_id)
+
+
 async def video(video_id: str) -> Response:
-    found = services().ch.find(video_id)
+    found = _find(video_id)
     if found is None:
         return error(404, "No such video.", id=video_id)
     return await _serve(found.storage, found.key, safe_type(found.content_type), video_id, "file")
@@ -26,7 +34,7 @@ async def video(video_id: str) -> Response:
 async def rendition(video_id: str) -> Response:
     """The WebM (VP9 + Opus) every screen can play. A URL of its own rather than swapping what
     /media/v/<id> serves: a cached copy of one URL is never the other file."""
-    found = services().ch.find(video_id)
+    found = _find(video_id)
     where = rendition_of(found) if found else None
     if where is None:
         return error(404, "This video has no WebM rendition (yet).", id=video_id)
@@ -58,13 +66,13 @@ async def _serve(
 async def poster(video_id: str) -> Response:
     state = services()
     path = poster_path(state.settings.data_dir, video_id)
-    if state.ch.find(video_id) is None or not path.is_file():
+    if _find(video_id) is None or not path.is_file():
         return error(404, "No poster for this video.", id=video_id)
     return sandboxed(await send_media(path, "image/jpeg"))
 
 
 async def captions(video_id: str) -> Response:
-    found = services().ch.find(video_id)
+    found = _find(video_id)
     text = captions_of(found) if found else None
     if text is None:
         return error(404, "No captions for this video.", id=video_id)

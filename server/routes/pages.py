@@ -8,6 +8,7 @@ import segno
 from quart import Response, abort, request, send_from_directory
 
 from ..config import BROWSER_DIR
+from ..services import services
 from ._viewer import remember, viewer_id
 
 
@@ -47,7 +48,9 @@ async def asset(path: str) -> Response:
 def upload_url() -> str:
     """The upload page as the person who asked reached this server (a TV and a phone in the
     same room use the same address)."""
-    return request.host_url.rstrip("/") + "/upload"
+    running = services().running
+    prefix = "" if running.default else f"/c/{running.slug}"
+    return request.host_url.rstrip("/") + prefix + "/upload"
 
 
 async def upload_qr() -> Response:

@@ -38,7 +38,8 @@ async def _small_body(limit: int) -> bytes | None:
 
 
 def _title_of(video_id: str) -> str | None:
-    video = services().ch.find(video_id)
+    channels = services().channels
+    video = channels.find_video(video_id) if channels else services().ch.find(video_id)
     return video.title if video else None
 
 
@@ -188,4 +189,23 @@ async def assign(screen_id: str) -> Response:
     await services().audit.record(caller(), "screen wall", screen_id, wall=record["wall"])
     return jsonify(
         {"success": True, "id": screen_id, "wall": record["wall"], "within_s": REPORT_INTERVAL}
+async def move(screen_id: str) -> Response:
+    """Admin: {"channel": "lobby"} shows that channel on the screen from its next report (within
+    REPORT_INTERVAL seconds, no reload); {"channel": null} the one its address names again."""
+    state = services()
+    payload = await request.get_json(silent=True)
+    if not isinstance(payload, dict) or set(payload) != {"channel"}:
+        return error(400, 'Send JSON {"channel": "<slug>"} or {"channel": null}.')
+    slug = payload["channel"]
+    if slug is not None and (
+        not isinstance(slug, str) or state.channels is None or state.channels.get(slug) is None
+    ):
+        return error(400, f"No channel {slug!r}: see GET /channels.", field="channel")
+    try:
+        await state.watch.screens.move(screen_id, slug)
+    except UnknownScreenError:
+        return error(404, "No such screen.", id=screen_id)
+    await state.audit.record(caller(), "screen channel", screen_id, channel=slug)
+    return jsonify(
+        {"success": True, "id": screen_id, "channel": slug, "within_s": REPORT_INTERVAL}
     )

@@ -46,11 +46,19 @@ async def upload() -> Response:
         )
     except UploadError as failure:
         return _refused(failure.status, failure.message)
+    ingest = state.ingest  # the channel the URL names (/c/<slug>/uploads), else the default
+    if received.channel and state.channels is not None:
+        chosen = state.channels.get(received.channel)
+        if chosen is None:
+            received.path.unlink(missing_ok=True)
+            reason = f"No channel {received.channel!r}: see GET /channels."
+            return _refused(400, reason, field="channel")
+        ingest = chosen.ingest
     new = NewFile(
         received.path, received.size, received.filename, received.title, received.captions
     )
     try:
-        added = await state.ingest.add(new)
+        added = await ingest.add(new)
     except IngestError as failure:
         extra: dict[str, str] = {"filename": received.filename}
         if isinstance(failure, NoStorageError):

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shared.slots import Schedule
+
 from ..catalog import Counts, Video
 from ..clock import Anchor, ChannelState
 from ..config import Settings
@@ -52,6 +54,15 @@ class Vote:
     mine: int  # this viewer's vote now: +1, -1 or 0 (none)
 
 
+@dataclass(frozen=True)
+class ChannelInfo:
+    """A channel besides the default one, as the default channel's store lists them."""
+
+    slug: str
+    title: str
+    created: float
+
+
 class Store(Protocol):
     name: str
 
@@ -65,10 +76,11 @@ class Store(Protocol):
         upsert: Sequence[Video] = (),
         remove: str | None = None,
         order: Sequence[str] | None = None,
+        schedule: Schedule | None = None,
     ) -> bool:
         """Atomically, only if the state is still at `expected_version`: apply the catalog change
         (`upsert`: videos added at the end or updated in place; `order`: every video's id in its
-        new order), set the anchor and bump the version.
+        new order), replace the schedule if one is given, set the anchor and bump the version.
         False means another writer got there first."""
         ...
 
@@ -105,16 +117,36 @@ class Store(Protocol):
         """The newest audit entries first."""
         ...
 
+    # The list of channels besides the default one (kept by the default channel's store).
+    async def channels(self) -> list[ChannelInfo]: ...
+
+    async def add_channel(self, channel: ChannelInfo) -> bool:
+        """False when the slug is taken."""
+        ...
+
+    async def rename_channel(self, slug: str, title: str) -> bool: ...
+
+    async def remove_channel(self, slug: str) -> bool: ...
+
     async def health(self) -> dict[str, object]: ...
 
     async def close(self) -> None: ...
 
+    async def drop(self) -> None:
+        """Close, and delete everything this store holds (its channel was deleted)."""
+        ...
 
-async def open_store(settings: Settings) -> Store:
+
+async def open_store(settings: Settings, slug: str | None = None) -> Store:
+    """The store of the default channel, or of the channel `slug`: the same kind of store,
+    in a file of its own (SQLite) or under keys of its own (Redis)."""
     if settings.redis_url:
-        from .redis import RedisStore
+        from .redis import PREFIX, RedisStore
 
-        return await RedisStore.connect(settings.redis_url)
+        prefix = PREFIX if slug is None else f"{PREFIX}c:{slug}:"
+        return await RedisStore.connect(settings.redis_url, prefix)
     from .sqlite import SqliteStore
 
-    return SqliteStore.open(settings.data_dir / "simulcast.db")
+    if slug is None:
+        return SqliteStore.open(settings.data_dir / "simulcast.db")
+    return SqliteStore.open(settings.data_dir / "channels" / f"{slug}.db")

@@ -53,6 +53,16 @@ STEPS: tuple[str, ...] = (
     """
     CREATE TABLE IF NOT EXISTS vote_changes (video_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
     """,
+    # 5. Channels and schedules: the schedule (JSON) and the slot's turn the anchor is in, with
+    # the default playlist's video that resumes after it; and the list of channels besides the
+    # default one (kept in the default channel's file, each channel's state in its own file).
+    """
+    ALTER TABLE channel ADD COLUMN slot TEXT NOT NULL DEFAULT '';
+    ALTER TABLE channel ADD COLUMN back_id TEXT;
+    ALTER TABLE channel ADD COLUMN schedule TEXT NOT NULL DEFAULT '{"slots": []}';
+    CREATE TABLE IF NOT EXISTS channels (
+        slug TEXT PRIMARY KEY, title TEXT NOT NULL, created REAL NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(STEPS)
 

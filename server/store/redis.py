@@ -24,9 +24,12 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import RedisError
 
+from shared import slots
+from shared.slots import Schedule
+
 from ..catalog import Counts, Video
 from ..clock import Anchor, ChannelState
-from . import EVERYTHING, Change, Snapshot, Vote
+from . import EVERYTHING, Change, ChannelInfo, Snapshot, Vote
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)  # then 2 s between attempts
 # KEYS: channel, videos, order, likes, dislikes.
 # ARGV: expected version, anchor id, anchor start, upserts (JSON list of [id, json]), unused,
 #       remove id, change notice, notification channel, key prefix, resume id (JSON),
-#       new order (JSON or '').
+#       new order (JSON or ''), slot, back id (JSON), schedule (JSON or '').
 COMMIT = """
 local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if version ~= tonumber(ARGV[1]) then return 0 end
@@ -69,8 +72,9 @@ if ARGV[11] ~= '' then
     if redis.call('ZSCORE', KEYS[3], id) then redis.call('ZADD', KEYS[3], position, id) end
   end
 end
+if ARGV[14] ~= '' then redis.call('HSET', KEYS[1], 'schedule', ARGV[14]) end
 redis.call('HSET', KEYS[1], 'anchor_id', ARGV[2], 'started_at', ARGV[3], 'version', version + 1,
-           'resume_id', ARGV[10])
+           'resume_id', ARGV[10], 'slot', ARGV[12], 'back_id', ARGV[13])
 redis.call('PUBLISH', ARGV[8], ARGV[7])
 return 1
 """
@@ -170,8 +174,8 @@ class RedisStore:
         self._presence = self._redis.register_script(PRESENCE)
 
     @classmethod
-    async def connect(cls, url: str) -> RedisStore:
-        store = cls(url)
+    async def connect(cls, url: str, prefix: str = PREFIX) -> RedisStore:
+        store = cls(url, prefix)
         try:
             await store._redis.ping()
         except RedisError as error:
@@ -185,18 +189,26 @@ class RedisStore:
     async def load(self) -> Snapshot:
         # MULTI/EXEC: the catalog and the anchor come from the same instant.
         async with self._redis.pipeline(transaction=True) as pipe:
-            fields = ["anchor_id", "started_at", "version", "resume_id", "banner"]
+            fields = ["anchor_id", "started_at", "version", "resume_id", "banner", "slot",
+                      "back_id", "schedule"]
             pipe.hmget(self._key("channel"), fields)
             pipe.zrange(self._key("order"), 0, -1)
             pipe.hgetall(self._key("videos"))
-            (anchor_id, started_at, version, resume, banner), order, rows = await pipe.execute()
+            (anchor_id, started_at, version, resume, banner, slot, back, schedule), order, rows = (
+                await pipe.execute()
+            )
         videos = [Video.from_dict(json.loads(rows[vid])) for vid in order if vid in rows]
         anchor = Anchor(
             anchor_id.decode() if anchor_id else None,
             float(started_at or 0),
             json.loads(resume) if resume else None,  # JSON: an override may resume with ""
+            slot.decode() if slot else "",
+            json.loads(back) if back else None,
         )
-        state = ChannelState(anchor, int(version or 0), banner.decode() if banner else "")
+        programme = slots.parse(json.loads(schedule)) if schedule else Schedule()
+        state = ChannelState(
+            anchor, int(version or 0), banner.decode() if banner else "", programme
+        )
         return Snapshot(videos, state)
 
     async def set_banner(self, text: str) -> None:
@@ -212,6 +224,7 @@ class RedisStore:
         upsert: Sequence[Video] = (),
         remove: str | None = None,
         order: Sequence[str] | None = None,
+        schedule: Schedule | None = None,
     ) -> bool:
         keys = [self._key(k) for k in ("channel", "videos", "order", "likes", "dislikes")]
         args: list[Any] = [
@@ -226,6 +239,9 @@ class RedisStore:
             self._prefix,
             json.dumps(anchor.resume_id),
             json.dumps(list(order)) if order is not None else "",
+            anchor.slot,
+            json.dumps(anchor.back_id),
+            json.dumps(schedule.to_json()) if schedule is not None else "",
         ]
         return bool(await self._commit(keys=keys, args=args))
 
@@ -349,6 +365,33 @@ class RedisStore:
             return {**report, "ok": False, "error": f"{type(error).__name__}: {error}"}
         return {**report, "ok": True, "listening": self.listening}
 
+    async def channels(self) -> list[ChannelInfo]:
+        rows = await self._redis.hgetall(self._key("channels"))
+        found = [ChannelInfo(**json.loads(data)) for data in rows.values()]
+        return sorted(found, key=lambda c: c.created)
+
+    async def add_channel(self, channel: ChannelInfo) -> bool:
+        data = json.dumps({"slug": channel.slug, "title": channel.title,
+                           "created": channel.created})
+        return bool(await self._redis.hsetnx(self._key("channels"), channel.slug, data))
+
+    async def rename_channel(self, slug: str, title: str) -> bool:
+        # One writer at a time per field is enough: a rename racing a delete loses either way.
+        data = await self._redis.hget(self._key("channels"), slug)
+        if data is None:
+            return False
+        entry = {**json.loads(data), "title": title}
+        await self._redis.hset(self._key("channels"), slug, json.dumps(entry))
+        return True
+
+    async def remove_channel(self, slug: str) -> bool:
+        return bool(await self._redis.hdel(self._key("channels"), slug))
+
     async def close(self) -> None:
         await self._redis.aclose()
         await self._listener.aclose()
+
+    async def drop(self) -> None:
+        async for key in self._redis.scan_iter(match=self._prefix + "*", count=500):
+            await self._redis.delete(key)
+        await self.close()

@@ -10,9 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from shared import slots
+from shared.slots import Schedule
+
 from ..catalog import Counts, Video
 from ..clock import Anchor, ChannelState
-from . import EVERYTHING, Change, Snapshot, Vote
+from . import EVERYTHING, Change, ChannelInfo, Snapshot, Vote
 from .migrations import upgrade
 
 PRESENCE_TTL = 15.0  # seconds a worker's viewer count stays valid without a refresh
@@ -55,12 +58,16 @@ class SqliteStore:
     async def load(self) -> Snapshot:
         with self._transaction() as db:
             rows = db.execute("SELECT data FROM videos ORDER BY position").fetchall()
-            anchor_id, started_at, resume_id, version, banner = db.execute(
-                "SELECT anchor_id, started_at, resume_id, version, banner FROM channel"
-            ).fetchone()
+            anchor_id, started_at, resume_id, version, banner, slot, back_id, schedule = (
+                db.execute(
+                    "SELECT anchor_id, started_at, resume_id, version, banner, slot, back_id, "
+                    "schedule FROM channel"
+                ).fetchone()
+            )
         videos = [Video.from_dict(json.loads(data)) for (data,) in rows]
-        anchor = Anchor(anchor_id, started_at, resume_id)
-        return Snapshot(videos, ChannelState(anchor, version, banner))
+        anchor = Anchor(anchor_id, started_at, resume_id, slot, back_id)
+        state = ChannelState(anchor, version, banner, slots.parse(json.loads(schedule)))
+        return Snapshot(videos, state)
 
     async def set_banner(self, text: str) -> None:
         with self._transaction() as db:
@@ -74,6 +81,7 @@ class SqliteStore:
         upsert: Sequence[Video] = (),
         remove: str | None = None,
         order: Sequence[str] | None = None,
+        schedule: Schedule | None = None,
     ) -> bool:
         with self._transaction() as db:
             (version,) = db.execute("SELECT version FROM channel").fetchone()
@@ -98,10 +106,12 @@ class SqliteStore:
                     "UPDATE videos SET position = ? WHERE id = ?",
                     [(position, video_id) for position, video_id in enumerate(order)],
                 )
+            if schedule is not None:
+                db.execute("UPDATE channel SET schedule = ?", (json.dumps(schedule.to_json()),))
             db.execute(
-                "UPDATE channel SET anchor_id = ?, started_at = ?, resume_id = ?, "
-                "version = version + 1",
-                (anchor.video_id, anchor.started_at, anchor.resume_id),
+                "UPDATE channel SET anchor_id = ?, started_at = ?, resume_id = ?, slot = ?, "
+                "back_id = ?, version = version + 1",
+                (anchor.video_id, anchor.started_at, anchor.resume_id, anchor.slot, anchor.back_id),
             )
         return True
 
@@ -205,8 +215,36 @@ class SqliteStore:
         rows = self._db.execute("SELECT data FROM audit ORDER BY seq DESC LIMIT ?", (limit,))
         return [json.loads(data) for (data,) in rows.fetchall()]
 
+    async def channels(self) -> list[ChannelInfo]:
+        rows = self._db.execute("SELECT slug, title, created FROM channels ORDER BY created")
+        return [ChannelInfo(slug, title, created) for slug, title, created in rows.fetchall()]
+
+    async def add_channel(self, channel: ChannelInfo) -> bool:
+        with self._transaction() as db:
+            return bool(
+                db.execute(
+                    "INSERT OR IGNORE INTO channels VALUES (?, ?, ?)",
+                    (channel.slug, channel.title, channel.created),
+                ).rowcount
+            )
+
+    async def rename_channel(self, slug: str, title: str) -> bool:
+        with self._transaction() as db:
+            return bool(
+                db.execute("UPDATE channels SET title = ? WHERE slug = ?", (title, slug)).rowcount
+            )
+
+    async def remove_channel(self, slug: str) -> bool:
+        with self._transaction() as db:
+            return bool(db.execute("DELETE FROM channels WHERE slug = ?", (slug,)).rowcount)
+
     async def health(self) -> dict[str, object]:
         return {"store": self.name, "ok": True, "path": str(self._path)}
 
     async def close(self) -> None:
         self._db.close()
+
+    async def drop(self) -> None:
+        self._db.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self._path}{suffix}").unlink(missing_ok=True)

@@ -54,13 +54,20 @@ class VideoGoneError(Exception):
 
 
 class Transcoder:
-    def __init__(self, settings: Settings, channel: Channel, storages: Storages) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        channel: Channel,
+        storages: Storages,
+        work_dir: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.channel = channel
         self.storages = storages
         self.options = Options.from_settings(settings)
         self.workers = max(1, settings.transcode_workers)
-        self.work_dir: Path = settings.data_dir / "transcode"
+        # One per channel (each its own queue and lock): DATA_DIR/transcode for the default.
+        self.work_dir: Path = work_dir or settings.data_dir / "transcode"
         self.running: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._lock: int | None = None

@@ -1,0 +1,79 @@
+"""A channel's schedule without HTTP, against both stores: kept in the store with the anchor,
+announced ahead of its boundary, and each boundary recorded by exactly one of racing workers."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from server.channel import Channel
+from shared.slots import parse
+
+from .test_channel import T0, Clock, OpenStore, open_store, redis_server, video
+
+__all__ = ["open_store", "redis_server"]  # fixtures, used by name
+
+UTC = ZoneInfo("UTC")
+
+
+def at(offset: float) -> str:
+    return dt.datetime.fromtimestamp(T0 + offset, UTC).strftime("%H:%M:%S")
+
+
+def lunch(start: float, end: float) -> dict[str, object]:
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    return {"id": "lunch", "days": days, "start": at(start), "end": at(end), "playlist": ["l"]}
+
+
+async def workers(open_store: OpenStore, clock: Clock, count: int) -> list[Channel]:
+    channels = [Channel(await open_store(), now=clock, zone=UTC) for _ in range(count)]
+    for channel in channels:
+        await channel.refresh()
+    await channels[0].upsert(video("a", 100.0))
+    await channels[0].upsert(video("l", 30.0, hidden=True))  # plays in the slot only
+    await channels[0].set_schedule(parse({"slots": [lunch(50, 80)]}))
+    for channel in channels:
+        await channel.refresh()
+    return channels
+
+
+async def test_the_slot_is_announced_with_its_exact_start(open_store: OpenStore) -> None:
+    clock = Clock()
+    (channel,) = await workers(open_store, clock, 1)
+    clock.t = T0 + 49.0
+    state = channel.state("sync")
+    assert state["id"] == "a" and state["next"] is not None
+    assert (state["next"]["id"], state["next"]["start_time"]) == ("l", T0 + 50)
+    clock.t = T0 + 79.0
+    later = channel.state("sync")
+    assert later["id"] == "l" and later["next"] is not None
+    assert (later["next"]["id"], later["next"]["start_time"]) == ("a", T0 + 80)
+
+
+async def test_exactly_one_worker_records_each_slot_boundary(open_store: OpenStore) -> None:
+    clock = Clock()
+    racing = await workers(open_store, clock, 3)
+    clock.t = T0 + 50.2  # the slot started: every worker races to record it
+    won = await asyncio.gather(*(w.advance() for w in racing))
+    assert sorted(won) == [False, False, True]
+    for worker in racing:
+        assert (worker.anchor.video_id, worker.anchor.started_at) == ("l", T0 + 50)
+        assert worker.anchor.slot.startswith("lunch@") and worker.anchor.back_id == "a"
+    clock.t = T0 + 80.5  # and its end, back to the video it interrupted
+    won = await asyncio.gather(*(w.advance() for w in racing))
+    assert sorted(won) == [False, False, True]
+    assert {(w.anchor.video_id, w.anchor.started_at, w.anchor.slot) for w in racing} == {
+        ("a", T0 + 80, "")
+    }
+
+
+async def test_another_worker_follows_a_new_schedule(open_store: OpenStore) -> None:
+    clock = Clock()
+    first, second = await workers(open_store, clock, 2)
+    await first.set_schedule(parse({"slots": []}))
+    await second.refresh()
+    assert second.schedule.slots == () and second.current() is not None
+    clock.t = T0 + 60
+    playing = second.current()
+    assert playing is not None and playing.video.id == "a"
