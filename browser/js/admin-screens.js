@@ -2,7 +2,8 @@
 // with its measured offset and remote actions (identify, reload, rename, forget), and the
 // video walls (admin-walls.js): which screen shows which tile.
 
-import { api } from "./admin-api.js";
+import { api, renameIn } from "./admin-api.js";
+import { channelCell, channelsForScreens, followChannelSelects } from "./admin-screen-channel.js";
 import { mountWalls, wallCell } from "./admin-walls.js";
 
 const POLL_MS = 2000;
@@ -30,7 +31,7 @@ function offsetCell(screen) {
 const PAGE_NAMES = { "/": "Standard page", "/ambient": "Ambient", kiosk: "Kiosk" };
 const STATUS_NAMES = { ok: "In sync", off: "A frame out", bad: "Out of sync", offline: "Offline" };
 
-function row(screen, now, walls) {
+function row(screen, now, walls, channels) {
   const name = screen.name || `Unnamed ${screen.id.slice(0, 8)}`;
   const seen = ago(now - screen.last_seen);
   const state = screen.online
@@ -55,6 +56,7 @@ function row(screen, now, walls) {
       <td class="num" data-label="Stalls">${screen.stalls_total ?? 0}</td>
       <td data-label="Sound">${sound}</td>
       ${wallCell(screen, walls)}
+      ${channelCell(screen, channels)}
       <td class="actions">
         <button type="button" data-action="identify" aria-label="Identify ${escape(name)}">Identify</button>
         <button type="button" data-action="reload" aria-label="Reload ${escape(name)}">Reload</button>
@@ -78,7 +80,7 @@ function mountScreens(container) {
             <th scope="col">Screen</th><th scope="col">State</th><th scope="col">Playing</th>
             <th scope="col" class="num">Offset</th><th scope="col" class="num">Rate</th>
             <th scope="col" class="num">Buffer</th><th scope="col" class="num">Stalls</th>
-            <th scope="col">Sound</th><th scope="col">Wall</th><th scope="col">Actions</th>
+            <th scope="col">Sound</th><th scope="col">Wall</th><th scope="col">Channel</th><th scope="col">Actions</th>
           </tr>
         </thead>
         <tbody id="screens-rows"></tbody>
@@ -107,15 +109,17 @@ function mountScreens(container) {
   const refresh = async (force = false) => {
     if (editing) return;
     try {
-      const [data, { walls }] = await Promise.all([api("GET", "/screens"), api("GET", "/walls")]);
+      const [data, { walls }, channels] = await Promise.all([
+        api("GET", "/screens"), api("GET", "/walls"), channelsForScreens(),
+      ]);
       const now = data.server_time; // last_seen is server time: the admin's clock may be off
       summary.textContent = `${data.online} online of ${data.total}`;
       walled.render(walls);
       const focused = rows.contains(document.activeElement) ? document.activeElement.id : null;
       if (focused && document.activeElement.tagName === "SELECT" && !force) return;
       rows.innerHTML = data.screens.length
-        ? data.screens.map((s) => row(s, now, walls)).join("")
-        : `<tr><td colspan="10" class="muted">No screens yet. Every page showing the channel
+        ? data.screens.map((s) => row(s, now, walls, channels)).join("")
+        : `<tr><td colspan="11" class="muted">No screens yet. Every page showing the channel
            reports here; name one with ?screen=Lobby%20left in its address.</td></tr>`;
       if (focused) document.getElementById(focused)?.focus();
     } catch (error) {
@@ -125,30 +129,26 @@ function mountScreens(container) {
   };
 
   const rename = (tr) => {
-    const cell = tr.querySelector("th");
     const current = tr.querySelector(".screen-name").textContent;
     editing = tr.dataset.id;
-    cell.innerHTML = `
-      <form class="rename">
-        <label class="visually-hidden" for="rename-input">New name</label>
-        <input id="rename-input" maxlength="80" value="${escape(current.startsWith("Unnamed") ? "" : current)}">
-        <button type="submit">Save</button> <button type="button" data-action="cancel">Cancel</button>
-      </form>`;
-    const input = cell.querySelector("input");
-    input.focus();
-    input.select();
-    cell.querySelector("form").addEventListener("submit", async (event) => {
-      event.preventDefault();
-      try {
-        await api("PATCH", `/screens/${encodeURIComponent(editing)}`, { name: input.value });
-        say(`Renamed to “${input.value || "unnamed"}”.`);
-      } catch (error) {
-        say(`Rename failed: ${error.message}`, false);
-      }
-      editing = null;
-      refresh();
+    renameIn(tr.querySelector("th"), {
+      id: "rename-input",
+      label: "New name",
+      value: current.startsWith("Unnamed") ? "" : current,
+      save: async (name) => {
+        try {
+          await api("PATCH", `/screens/${encodeURIComponent(editing)}`, { name });
+          say(`Renamed to “${name || "unnamed"}”.`);
+        } catch (error) {
+          say(`Rename failed: ${error.message}`, false);
+        }
+        editing = null;
+      },
+      done: () => refresh(),
     });
   };
+
+  followChannelSelects(rows, { say: (text, ok) => say(text, ok), refresh });
 
   rows.addEventListener("change", async (event) => {
     const select = event.target.closest("select.wall-select");

@@ -189,6 +189,10 @@ async def assign(screen_id: str) -> Response:
     await services().audit.record(caller(), "screen wall", screen_id, wall=record["wall"])
     return jsonify(
         {"success": True, "id": screen_id, "wall": record["wall"], "within_s": REPORT_INTERVAL}
+    )
+
+
+@requires(ADMIN)
 async def move(screen_id: str) -> Response:
     """Admin: {"channel": "lobby"} shows that channel on the screen from its next report (within
     REPORT_INTERVAL seconds, no reload); {"channel": null} the one its address names again."""
