@@ -112,6 +112,7 @@ function mountScreens(container) {
       const [data, { walls }, channels] = await Promise.all([
         api("GET", "/screens"), api("GET", "/walls"), channelsForScreens(),
       ]);
+      if (editing) return; // a rename began while these were on their way: keep its form
       const now = data.server_time; // last_seen is server time: the admin's clock may be off
       summary.textContent = `${data.online} online of ${data.total}`;
       walled.render(walls);
