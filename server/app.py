@@ -14,7 +14,7 @@ from .audit import AuditLog
 from .catalog import Video
 from .channel import Channel
 from .channel_loops import ChannelLoops
-from .channels import DEFAULT, Channels, Running
+from .channels import DEFAULT, Channels, Running, conversions_dir
 from .config import Settings, load_settings
 from .fanout import Fanout
 from .fanout.local import LocalFanout
@@ -115,9 +115,7 @@ async def _open_channel(
     """A channel's parts, its state loaded; its loops and conversions not started yet."""
     channel = Channel(store, fanout, zone=settings.timezone, slug=slug)
     await channel.refresh()
-    work_dir = settings.data_dir / "transcode"
-    if slug is not None:
-        work_dir = work_dir / "channels" / slug
+    work_dir = conversions_dir(settings.data_dir, slug)
     transcoder = Transcoder(settings, channel, state.storages, work_dir)
     ingest = Ingest(settings, channel, state.storages, transcoder)
 

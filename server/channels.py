@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from .catalog import Video
 from .channel import Channel, ChannelError
@@ -59,6 +60,13 @@ class Running:
 
 # Builds a channel's parts (store, fan-out, channel, conversions): app.py knows how.
 Opener = Callable[[ChannelInfo], Awaitable[Running]]
+
+
+def conversions_dir(data_dir: Path, slug: str | None) -> Path:
+    """Where a channel's conversion queue keeps its work files and lock (the default channel's
+    is DATA_DIR/transcode, as it always was)."""
+    base = data_dir / "transcode"
+    return base if slug is None else base / "channels" / slug
 
 
 def check_slug(slug: object) -> str:

@@ -61,7 +61,8 @@ def parser() -> argparse.ArgumentParser:
         "--channel",
         default=DEFAULT_CHANNEL,
         metavar="SLUG",
-        help=f"the channel to add them to (only {DEFAULT_CHANNEL!r} exists for now)",
+        help=f"the channel to add them to, by its slug (default: {DEFAULT_CHANNEL!r}, the "
+        "default channel; see GET /channels)",
     )
     bring.add_argument(
         "--title-from-name",
@@ -84,11 +85,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser()
     args = commands.parse_args(argv)
     if args.command == "import":
-        if args.channel != DEFAULT_CHANNEL:
-            commands.error(
-                f"no channel {args.channel!r}: only the default channel exists "
-                f"({DEFAULT_CHANNEL!r}) until there are several"
-            )
         for path in args.paths:
             if not path.exists():
                 commands.error(f"{path}: no such file or folder")
@@ -103,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return _check(settings)
     if args.command == "import":
-        return _import(settings, args.paths, args.title_from_name)
+        return _import(settings, args.paths, args.title_from_name, args.channel)
     if args.command == "backup":
         return _verify(args.dest) if args.verify else _backup(settings, args.dest)
     return _restore(settings, args.src, args.force)
@@ -203,7 +199,7 @@ def _restore(settings: Settings, src: Path, force: bool) -> int:
     return 0
 
 
-def _import(settings: Settings, paths: list[Path], titles_from_names: bool) -> int:
+def _import(settings: Settings, paths: list[Path], titles_from_names: bool, channel: str) -> int:
     files, others = importer.find(paths)
     with tqdm(total=len(files), unit="file", disable=None, leave=False) as bar:
 
@@ -211,9 +207,17 @@ def _import(settings: Settings, paths: list[Path], titles_from_names: bool) -> i
             bar.write(outcome.line(files[outcome.path]))
             bar.update(1)
 
-        outcomes = asyncio.run(
-            importer.import_files(settings, list(files), report, titles_from_names)
-        )
+        try:
+            outcomes = asyncio.run(
+                importer.import_files(settings, list(files), report, titles_from_names, channel)
+            )
+        except importer.UnknownChannelError:
+            print(
+                f"simulcast import: no channel {channel!r} (create it in /admin or with "
+                f"POST /channels; {DEFAULT_CHANNEL!r} is the default channel)",
+                file=sys.stderr,
+            )
+            return 2
     print(importer.summary(outcomes, others))
     return 0 if all(o.kind in importer.FINE for o in outcomes) else 1
 

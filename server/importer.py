@@ -27,15 +27,19 @@ from .access import ADMIN, Actor
 from .audit import AuditLog
 from .catalog import Status, Video
 from .channel import Channel
+from .channels import DEFAULT, conversions_dir
 from .config import Settings
 from .formats import VIDEO_SUFFIXES
 from .ingest import Ingest, IngestError, NewFile, NotPlayableError
 from .storage import Storages
-from .store import open_store
+from .store import STORE_FILE, open_store
 from .transcode.jobs import Transcoder
 
-# Until there are channels (issue 14) the server has one, and this is its name for --channel.
-DEFAULT_CHANNEL = "default"
+
+class UnknownChannelError(LookupError):
+    """--channel names no channel of this server."""
+
+DEFAULT_CHANNEL = DEFAULT  # the default channel's name, as GET /channels lists it
 CHUNK = 1024 * 1024
 OPERATOR = Actor(ADMIN, "command line", "local")
 
@@ -97,17 +101,30 @@ async def import_files(
     files: list[Path],
     report: Callable[[Outcome], None],
     titles_from_names: bool = False,
+    channel_slug: str = DEFAULT_CHANNEL,
 ) -> list[Outcome]:
-    """Add each file as an upload would be added; `report` hears each outcome as it comes."""
+    """Add each file as an upload would be added, to the channel `channel_slug`; `report`
+    hears each outcome as it comes. UnknownChannelError when there is no such channel."""
     # The operator is no anonymous uploader: nothing waits for approval, and every video that
     # needs converting is queued (the server works through them TRANSCODE_WORKERS at a time).
     settings = dataclasses.replace(settings, upload_approval="off", transcode_queue=sys.maxsize)
     storages = Storages.from_settings(settings)
+    slug = None if channel_slug == DEFAULT_CHANNEL else channel_slug
+    if slug is not None and not (settings.redis_url or (settings.data_dir / STORE_FILE).exists()):
+        raise UnknownChannelError(channel_slug)  # no store yet: only the default channel
     store = await open_store(settings)
+    target = store
     try:
-        channel = Channel(store)
+        if slug is not None:
+            if slug not in {info.slug for info in await store.channels()}:
+                raise UnknownChannelError(channel_slug)
+            target = await open_store(settings, slug)
+        channel = Channel(target, zone=settings.timezone, slug=slug)
         await channel.refresh()
-        ingest = Ingest(settings, channel, storages, Transcoder(settings, channel, storages))
+        conversions = Transcoder(
+            settings, channel, storages, conversions_dir(settings.data_dir, slug)
+        )
+        ingest = Ingest(settings, channel, storages, conversions)
         audit = AuditLog(store)
         known = {v.meta.sha256: v for v in channel.videos if v.meta.sha256}
         outcomes = []
@@ -119,6 +136,8 @@ async def import_files(
             report(outcome)
         return outcomes
     finally:
+        if target is not store:
+            await target.close()
         await store.close()
 
 

@@ -95,9 +95,30 @@ def test_import_names_the_channel_it_can_use(tmp_path: Path) -> None:
     clip = make_webm(tmp_path / "clip.webm", seconds=1.0)
     other = run_cli(["import", "--channel", "lobby", str(clip)], env)
     assert other.returncode == 2
-    assert "only the default channel exists" in other.stderr
+    assert "no channel 'lobby'" in other.stderr
     assert not (tmp_path / "data" / "simulcast.db").exists()
-    default = run_cli(["import", "--channel", "default", str(clip)], env)
+    default = run_cli(["import", "--channel", "main", str(clip)], env)
     assert default.returncode == 0, default.stderr
     missing = run_cli(["import", str(tmp_path / "nowhere")], env)
     assert missing.returncode == 2 and "nowhere: no such file or folder" in missing.stderr
+
+
+async def test_import_into_a_channel_by_its_slug(tmp_path: Path) -> None:
+    from server.store import ChannelInfo
+    from server.store.sqlite import SqliteStore
+
+    env = {"DATA_DIR": str(tmp_path / "data"), "UPLOAD_DIR": str(tmp_path / "uploads")}
+    registry = SqliteStore.open(tmp_path / "data" / "simulcast.db")
+    assert await registry.add_channel(ChannelInfo("lobby", "Lobby", 0.0))
+    await registry.close()
+    clip = make_webm(tmp_path / "welcome.webm", seconds=1.0)
+    done = run_cli(["import", "--channel", "lobby", str(clip)], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lobby = SqliteStore.open(tmp_path / "data" / "channels" / "lobby.db")
+    main = SqliteStore.open(tmp_path / "data" / "simulcast.db")
+    try:
+        assert [v.title for v in (await lobby.load()).videos] == ["Welcome"]
+        assert "Welcome" not in [v.title for v in (await main.load()).videos]
+    finally:
+        await lobby.close()
+        await main.close()

@@ -137,6 +137,9 @@ class Store(Protocol):
         ...
 
 
+STORE_FILE = "simulcast.db"  # the default channel's SQLite store, in DATA_DIR
+
+
 async def open_store(settings: Settings, slug: str | None = None) -> Store:
     """The store of the default channel, or of the channel `slug`: the same kind of store,
     in a file of its own (SQLite) or under keys of its own (Redis)."""
@@ -148,5 +151,5 @@ async def open_store(settings: Settings, slug: str | None = None) -> Store:
     from .sqlite import SqliteStore
 
     if slug is None:
-        return SqliteStore.open(settings.data_dir / "simulcast.db")
+        return SqliteStore.open(settings.data_dir / STORE_FILE)
     return SqliteStore.open(settings.data_dir / "channels" / f"{slug}.db")
