@@ -47,6 +47,17 @@ OFFSETS_SHOWN = """[...document.querySelectorAll('#panel-screens tbody tr[data-i
   (row) => row.querySelector('.offset')).length === 3"""
 
 
+def screens_console(browser: Any, live: LiveServer, contexts: list[Any]) -> Any:
+    """The console's Screens tab at TV size, signed in (its context joins `contexts`)."""
+    admin = browser.new_context(**{**SIZES["tv"], "device_scale_factor": 1})
+    contexts.append(admin)
+    page = admin.new_page()
+    page.goto(live.url + "/admin#screens")
+    page.fill("#token", ADMIN)
+    page.press("#token", "Enter")
+    return page
+
+
 def screens_tab(browser: Any, live: LiveServer, out: Path) -> None:
     contexts = []
     for path, skew in SCREENS:
@@ -55,12 +66,7 @@ def screens_tab(browser: Any, live: LiveServer, out: Path) -> None:
             context.add_init_script(skew_script(skew))
         contexts.append(context)
         context.new_page().goto(live.url + path)
-    admin = browser.new_context(**{**SIZES["tv"], "device_scale_factor": 1})
-    contexts.append(admin)
-    page = admin.new_page()
-    page.goto(live.url + "/admin#screens")
-    page.fill("#token", ADMIN)
-    page.press("#token", "Enter")
+    page = screens_console(browser, live, contexts)
     wait_until(page, OFFSETS_SHOWN, timeout=60)
     page.screenshot(path=str(out / "tv-admin-screens.png"))
     print(out / "tv-admin-screens.png")
@@ -152,12 +158,7 @@ def walls_tab(browser: Any, live: LiveServer, out: Path) -> None:
         context = browser.new_context(viewport={"width": 480, "height": 270})
         contexts.append(context)
         context.new_page().goto(f"{live.url}/ambient?screen=Lobby%20{place.replace(',', '-')}")
-    admin = browser.new_context(**{**SIZES["tv"], "device_scale_factor": 1})
-    contexts.append(admin)
-    page = admin.new_page()
-    page.goto(live.url + "/admin#screens")
-    page.fill("#token", ADMIN)
-    page.press("#token", "Enter")
+    page = screens_console(browser, live, contexts)
     named = "[...document.querySelectorAll('.screen-name')].map((n) => n.textContent)"
     wait_until(page, f"{named}.filter((n) => n.startsWith('Lobby ')).length === 3", timeout=60)
     for screen in httpx.get(live.url + "/screens", headers=headers).json()["screens"]:

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from .live import CHROMIUM, CHROMIUM_ARGS, LiveServer
+from .redisserver import RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +75,25 @@ def browser():  # type: ignore[no-untyped-def]
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def fleet(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """Each fleet store, empty: the SQLite file, and Redis under a prefix of its own (the
+    e2e screens tests have a `fleet` of their own: pages, not a store)."""
+    from server.store.fleet_redis import RedisFleet
+    from server.store.fleet_sqlite import SqliteFleet
+
+    if request.param == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        store: Any = RedisFleet(server.url, prefix=f"t{time.monotonic_ns()}:")
+    else:
+        store = SqliteFleet.open(tmp_path / "fleet.db")
+    yield store
+    await store.close()

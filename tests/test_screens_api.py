@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,6 @@ from server.screens import (
 )
 from server.store.fleet import Fleet
 from server.store.fleet_redis import RedisFleet
-from server.store.fleet_sqlite import SqliteFleet
 
 from .live import LiveServer
 from .mediafiles import make_channel
@@ -150,24 +149,6 @@ def test_times_are_unix_seconds_or_iso_8601() -> None:
 
 
 # -- both fleet stores ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
-        yield server
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-async def fleet(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Fleet]:
-    store: Fleet
-    if request.param == "redis":
-        server: RedisServer = request.getfixturevalue("redis_server")
-        store = RedisFleet(server.url, prefix=f"t{time.monotonic_ns()}:")
-    else:
-        store = SqliteFleet.open(tmp_path / "fleet.db")
-    yield store
-    await store.close()
 
 
 async def test_screens_actions_and_names_in_the_store(fleet: Fleet) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,11 @@ import httpx
 import pytest
 
 from server.store.fleet import Fleet
-from server.store.fleet_redis import RedisFleet
 from server.store.fleet_sqlite import SqliteFleet
 from server.walls import WallError, Walls, parse_wall, tile_view, with_tiles
 
 from .live import ROOT, LiveServer
 from .mediafiles import make_channel
-from .redisserver import RedisServer
 
 ADMIN = "walls-admin"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -224,24 +223,6 @@ def test_a_wall_and_what_each_tile_is_told() -> None:
 # -- both stores ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
-        yield server
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-async def fleet(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Fleet]:
-    store: Fleet
-    if request.param == "redis":
-        server: RedisServer = request.getfixturevalue("redis_server")
-        store = RedisFleet(server.url, prefix=f"w{time.monotonic_ns()}:")
-    else:
-        store = SqliteFleet.open(tmp_path / "fleet.db")
-    yield store
-    await store.close()
-
-
 async def test_walls_and_tiles_in_the_store(fleet: Fleet) -> None:
     walls = Walls(fleet)
     for screen_id in ("screen-a", "screen-b"):
@@ -268,6 +249,28 @@ async def test_walls_and_tiles_in_the_store(fleet: Fleet) -> None:
     await walls.delete(wall["id"])
     assert await fleet.walls() == [] and all(s.get("wall") is None for s in await fleet.screens())
     assert not await fleet.delete_wall(wall["id"])
+
+
+async def test_a_fleet_store_from_before_walls_gains_them(tmp_path: Path) -> None:
+    """fleet.db grows by new tables at open: one written by the release before walls (a screen
+    in it) opens, keeps its screen and stores walls."""
+    old = sqlite3.connect(tmp_path / "fleet.db")
+    old.executescript(
+        "CREATE TABLE screens (id TEXT PRIMARY KEY, data TEXT NOT NULL);"
+        "CREATE TABLE screen_commands (screen_id TEXT NOT NULL, at REAL NOT NULL, action TEXT);"
+        'INSERT INTO screens VALUES (\'old-screen\', \'{"id": "old-screen", "name": "Bar"}\');'
+    )
+    old.commit()
+    old.close()
+    store = SqliteFleet.open(tmp_path / "fleet.db")
+    try:
+        walls = Walls(store)
+        wall = await walls.create({"name": "Bar wall", "layout": "1x2"})
+        assert await walls.assign("old-screen", {"wall": wall["id"], "tile": [0, 1]}) is not None
+        (listed,) = await walls.listed()
+        assert [t["screen_name"] for t in listed["tiles"]] == [None, "Bar"]
+    finally:
+        await store.close()
 
 
 # -- over HTTP -----------------------------------------------------------------------------

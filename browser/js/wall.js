@@ -145,6 +145,7 @@ export function startWall({ player, clock }) {
   const apply = () => {
     const next = assigned === undefined || assigned === null ? fromAddress : assigned;
     const wasSilent = silent();
+    const wasTile = Boolean(tile);
     tile = next;
     document.body.classList.toggle("wall-tile", Boolean(tile));
     // The title shows on the top-left tile only, not once per screen.
@@ -153,7 +154,7 @@ export function startWall({ player, clock }) {
     // A silent tile is neither muted nor at volume 0: Chromium then plays it on another clock,
     // measured 15-30 ms behind the tile with sound beside it (bench/wall.py). At -80 dB it
     // keeps the sound tile's pipeline and cannot be heard.
-    for (const el of videos) el.volume = silent() ? SILENT_VOLUME : 1;
+    if (tile || wasTile) for (const el of videos) el.volume = silent() ? SILENT_VOLUME : 1;
     if (wasSilent && !silent() && player.muted) player.unmute();
     pattern();
     window.simulcast.wall = tile ? { ...tile, silent: silent() } : null;

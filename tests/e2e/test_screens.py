@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from playwright.sync_api import Error as PlaywrightError
 from prometheus_client.parser import text_string_to_metric_families
 
 from ..kiosk_process import KioskProcess, built_kiosk
-from ..live import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port, skew_script, wait_for
+from ..live import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port, poll, skew_script, wait_for
 from .pagecheck import PHONE, TV, axe_violations, sideways_overflow
 
 ADMIN = "screens-admin-token"
@@ -34,17 +34,6 @@ PAGES = {
 KIOSK_NAME = "Kiosk test"
 SIZES = {"phone": PHONE, "desktop": TV}
 KIOSK = os.environ.get("SIMULCAST_KIOSK_BUILD") != "skip"
-
-
-def poll(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"{what} within {timeout} s; last: {last!r}")
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ One server, one browser for the module; the pages are small (480x270) to spare t
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,7 +17,7 @@ import pytest
 
 from ..devtools import DevToolsPage
 from ..kiosk_process import KioskProcess, source_command
-from ..live import LiveServer, free_port
+from ..live import LiveServer, free_port, poll
 from .pagecheck import (
     FREEZE_FRAME,
     PHONE,
@@ -34,17 +33,6 @@ AUTH = {"Authorization": f"Bearer {ADMIN}"}
 TILE = {"width": 480, "height": 270}
 PLAIN = {"width": 960, "height": 270}
 PLAYING = "window.simulcastStatus && simulcastStatus().playing"
-
-
-def poll(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"{what} within {timeout} s; last: {last!r}")
 
 
 def side_by_side(left: bytes, right: bytes, width: int, height: int) -> bytes:
