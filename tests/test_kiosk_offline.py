@@ -124,7 +124,8 @@ def status(local: str) -> dict[str, Any]:
 def test_kiosk_plays_from_cache_through_an_outage_and_a_restart(tmp_path: Path) -> None:
     exe, _ = built_kiosk()
     samples = make_channel(tmp_path / "samples", *CLIPS)
-    live = LiveServer(tmp_path / "server", {"STATIC_DIR": str(samples)}).start()
+    # Posters are made in the background after a start: all in before the kiosk caches.
+    live = LiveServer(tmp_path / "server", {"STATIC_DIR": str(samples)}).start().posters_made()
     cache = tmp_path / "cache"
     command = [str(exe), "--server", live.url]
     port = free_port()

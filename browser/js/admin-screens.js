@@ -66,6 +66,25 @@ function row(screen, now, walls, channels) {
     </tr>`;
 }
 
+// The table is redrawn every 2 s: a keyboard user's place in it (a select by its id, an action
+// button by its row and action) is put back, or Tab and Enter would land on nothing.
+function focusKey(element) {
+  return {
+    id: element.id,
+    row: element.closest("tr[data-id]")?.dataset.id,
+    action: element.dataset.action,
+  };
+}
+
+function refocus(rows, { id, row, action }) {
+  const target = id
+    ? document.getElementById(id)
+    : row && action
+      ? rows.querySelector(`tr[data-id="${CSS.escape(row)}"] [data-action="${CSS.escape(action)}"]`)
+      : null;
+  target?.focus();
+}
+
 function mountScreens(container) {
   container.innerHTML = `
     <div class="screens-head">
@@ -116,13 +135,14 @@ function mountScreens(container) {
       const now = data.server_time; // last_seen is server time: the admin's clock may be off
       summary.textContent = `${data.online} online of ${data.total}`;
       walled.render(walls);
-      const focused = rows.contains(document.activeElement) ? document.activeElement.id : null;
-      if (focused && document.activeElement.tagName === "SELECT" && !force) return;
+      const active = document.activeElement;
+      const focused = rows.contains(active) ? focusKey(active) : null;
+      if (focused && active.tagName === "SELECT" && !force) return;
       rows.innerHTML = data.screens.length
         ? data.screens.map((s) => row(s, now, walls, channels)).join("")
         : `<tr><td colspan="11" class="muted">No screens yet. Every page showing the channel
            reports here; name one with ?screen=Lobby%20left in its address.</td></tr>`;
-      if (focused) document.getElementById(focused)?.focus();
+      if (focused) refocus(rows, focused);
     } catch (error) {
       summary.textContent = "";
       say(`Could not load the screens: ${error.message}`, false);

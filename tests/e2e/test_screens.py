@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ..kiosk_process import KioskProcess, built_kiosk
 from ..live import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port, poll, skew_script, wait_for
-from .pagecheck import PHONE, TV, axe_violations, sideways_overflow
+from .pagecheck import PHONE, TV, axe_violations, sideways_overflow, wait_until
 
 ADMIN = "screens-admin-token"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -280,6 +280,12 @@ def test_the_screens_tab_lists_them_with_offsets(
         # From the keyboard: identify one screen, rename another.
         skewed = page.locator("#panel-screens tr", has_text="Skewed")
         skewed.locator('[data-action="identify"]').focus()
+        # The table redraws every 2 s: the keyboard's place in it survives a redraw.
+        page.evaluate("window.__before = document.activeElement")
+        wait_until(page, "!window.__before.isConnected", 10)
+        focused = "[document.activeElement.closest('tr')?.dataset.id,"
+        focused += " document.activeElement.dataset.action]"
+        assert page.evaluate(focused) == [by_name(live)["Skewed"]["id"], "identify"]
         page.keyboard.press("Enter")
         page.wait_for_selector("#screens-message.ok")
         assert "Skewed shows its name" in page.inner_text("#screens-message")
