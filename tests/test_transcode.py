@@ -528,7 +528,9 @@ def test_conversions_run_under_hypercorn_workers(tmp_path: Path) -> None:
         for index in range(3):  # the workers take turns: uploads land on both
             clip = make_mp4_h264(tmp_path / f"clip{index}.mp4")
             with clip.open("rb") as handle:
-                answer = httpx.post(url + "/uploads", files={"video": (clip.name, handle)})
+                # Probing and a poster take seconds on a busy machine: more than httpx's 5 s.
+                video = {"video": (clip.name, handle)}
+                answer = httpx.post(url + "/uploads", files=video, timeout=60)
             ids.append(answer.json()["video"]["id"])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
