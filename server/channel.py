@@ -96,6 +96,15 @@ class Channel:
         """A video of the catalog (a deleted sample's marker is not one)."""
         return next((v for v in self.videos if v.id == video_id and not v.gone), None)
 
+    async def lookup(self, video_id: str) -> Video | None:
+        """`find`, reading the store again on a miss: another worker may have added the video
+        a moment ago, before its change reached this one (an admin approving a fresh upload)."""
+        video = self.find(video_id)
+        if video is None:
+            await self.refresh()
+            video = self.find(video_id)
+        return video
+
     def position(self, video_id: str) -> int | None:
         """The video's index in the rotation; None when it is out of it."""
         return next((i for i, v in enumerate(self.playlist) if v.id == video_id), None)

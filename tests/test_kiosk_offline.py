@@ -151,6 +151,13 @@ def test_kiosk_plays_from_cache_through_an_outage_and_a_restart(tmp_path: Path) 
             assert found is not None
             return playlist[found[0]].id, found[1]
 
+        def near(where: dict[str, Any]) -> tuple[str, float]:
+            """The scheduled video at the page's instant; within TOLERANCE_S of a switch, the
+            side of it the page is on (the position check then says how far off it is)."""
+            wall = where["wall"]
+            sides = [expected(wall), expected(wall + TOLERANCE_S), expected(wall - TOLERANCE_S)]
+            return next((side for side in sides if side[0] == where["id"]), sides[0])
+
         page = DevToolsPage(port, "/ambient")
         page.evaluate(RECORDER)
         # The empty-channel card names the server, not the kiosk's own local address.
@@ -192,7 +199,7 @@ def test_kiosk_plays_from_cache_through_an_outage_and_a_restart(tmp_path: Path) 
         print(f"longest hold while offline: {longest} s")
         assert longest <= 3, seen
         *_, last = seen
-        video_id, start = expected(last["wall"])
+        video_id, start = near(last)
         assert last["id"] == video_id and last["playing"], last
         assert abs(last["position"] - (last["wall"] - start)) < TOLERANCE_S, last
         assert all(s["dot"] for s in seen[3:]), "no offline dot"
@@ -214,7 +221,7 @@ def test_kiosk_plays_from_cache_through_an_outage_and_a_restart(tmp_path: Path) 
         errors = []
         for _ in range(7):
             where = page.evaluate(WHERE)
-            video_id, start = expected(where["wall"])
+            video_id, start = near(where)
             assert where["id"] == video_id, where
             if where["playing"]:  # not in the instant of a starved machine's stall
                 errors.append((where["position"] - (where["wall"] - start)) * 1000)

@@ -283,7 +283,9 @@ const rotation = () =>
   videos.filter((v) => v.index !== null).sort((a, b) => a.index - b.index);
 
 function render() {
-  if (editing) return;
+  // Not under a drag either: a switch or another admin's change arriving mid-drag would rebuild
+  // the list under the pointer and the drop would land on nodes no longer in it.
+  if (editing || dragged) return;
   // Lists are rebuilt on every change (ours or another admin's): focus stays where it was.
   const focused = document.activeElement;
   const within = focused?.closest?.("li[data-id]");

@@ -29,8 +29,8 @@ async def _body(*allowed: str) -> dict[str, Any] | Response:
     return body
 
 
-def _video(video_id: str) -> Video | Response:
-    video = services().ch.find(video_id)
+async def _video(video_id: str) -> Video | Response:
+    video = await services().ch.lookup(video_id)
     return video if video is not None else error(404, "No such video.", id=video_id)
 
 
@@ -56,7 +56,7 @@ async def reorder() -> Response:
 
 @requires(ADMIN)
 async def play_next(video_id: str) -> Response:
-    video = _video(video_id)
+    video = await _video(video_id)
     if isinstance(video, Response):
         return video
     try:
@@ -72,7 +72,7 @@ async def update_video(video_id: str) -> Response:
     body = await _body("title", "hidden")
     if isinstance(body, Response):
         return body
-    video = _video(video_id)
+    video = await _video(video_id)
     if isinstance(video, Response):
         return video
     if not body:
@@ -98,7 +98,7 @@ async def update_video(video_id: str) -> Response:
 
 @requires(ADMIN)
 async def approve(video_id: str) -> Response:
-    video = _video(video_id)
+    video = await _video(video_id)
     if isinstance(video, Response):
         return video
     if not video.approved:
@@ -115,7 +115,7 @@ async def start_override() -> Response:
     video_id = body.get("id")
     if not isinstance(video_id, str):
         return error(400, 'Send {"id": "<video id>"}: the video to play now on every screen.')
-    video = _video(video_id)
+    video = await _video(video_id)
     if isinstance(video, Response):
         return video
     try:
