@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from server.channel import Channel
 from shared.slots import parse
 
-from .test_channel import T0, Clock, OpenStore, open_store, redis_server, video
+from .test_channel import T0, Clock, OpenStore, open_store, video
 
-__all__ = ["open_store", "redis_server"]  # fixtures, used by name
+__all__ = ["open_store"]  # a fixture, used by name (redis_server comes from conftest)
 
 UTC = ZoneInfo("UTC")
 

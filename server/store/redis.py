@@ -42,13 +42,13 @@ MAX_CONNECTIONS = 32  # per process; Redis answers each command in microseconds
 RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)  # then 2 s between attempts
 
 # KEYS: channel, videos, order, likes, dislikes.
-# ARGV: expected version, anchor id, anchor start, upserts (JSON list of [id, json]), unused,
+# ARGV: expected version, anchor id, anchor start, upserts (JSON list of [id, json]),
 #       remove id, change notice, notification channel, key prefix, resume id (JSON),
 #       new order (JSON or ''), slot, back id (JSON), schedule (JSON or '').
 COMMIT = """
 local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if version ~= tonumber(ARGV[1]) then return 0 end
-local remove = ARGV[6]
+local remove = ARGV[5]
 for _, pair in ipairs(cjson.decode(ARGV[4])) do
   redis.call('HSET', KEYS[2], pair[1], pair[2])
   if not redis.call('ZSCORE', KEYS[3], pair[1]) then
@@ -61,21 +61,21 @@ if remove ~= '' then
   redis.call('ZREM', KEYS[3], remove)
   redis.call('HDEL', KEYS[4], remove)
   redis.call('HDEL', KEYS[5], remove)
-  local votes = ARGV[9] .. 'votes:' .. remove
+  local votes = ARGV[8] .. 'votes:' .. remove
   for _, viewer in ipairs(redis.call('HKEYS', votes)) do
-    redis.call('HDEL', ARGV[9] .. 'voter:' .. viewer, remove)
+    redis.call('HDEL', ARGV[8] .. 'voter:' .. viewer, remove)
   end
   redis.call('DEL', votes)
 end
-if ARGV[11] ~= '' then
-  for position, id in ipairs(cjson.decode(ARGV[11])) do
+if ARGV[10] ~= '' then
+  for position, id in ipairs(cjson.decode(ARGV[10])) do
     if redis.call('ZSCORE', KEYS[3], id) then redis.call('ZADD', KEYS[3], position, id) end
   end
 end
-if ARGV[14] ~= '' then redis.call('HSET', KEYS[1], 'schedule', ARGV[14]) end
+if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'schedule', ARGV[13]) end
 redis.call('HSET', KEYS[1], 'anchor_id', ARGV[2], 'started_at', ARGV[3], 'version', version + 1,
-           'resume_id', ARGV[10], 'slot', ARGV[12], 'back_id', ARGV[13])
-redis.call('PUBLISH', ARGV[8], ARGV[7])
+           'resume_id', ARGV[9], 'slot', ARGV[11], 'back_id', ARGV[12])
+redis.call('PUBLISH', ARGV[7], ARGV[6])
 return 1
 """
 
@@ -232,7 +232,6 @@ class RedisStore:
             anchor.video_id or "",
             repr(anchor.started_at),  # repr keeps every bit of the float
             json.dumps([[video.id, json.dumps(video.to_dict())] for video in upsert]),
-            "",
             remove or "",
             self._notice(CATALOG),
             self._notify,

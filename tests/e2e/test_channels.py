@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from ..live import LiveServer
-from .pagecheck import wait_until
+from .pagecheck import open_console, wait_until
 from .test_sync import Viewer
 
 TOKEN = "e2e-channels"
@@ -136,9 +136,7 @@ def test_the_console_creates_a_channel_and_edits_its_week(live: LiveServer, brow
     context = browser.new_context(**SIZES["tv"])
     try:
         page = context.new_page()
-        page.goto(live.url + "/admin#channels")
-        page.fill("#token", TOKEN)
-        page.press("#token", "Enter")
+        open_console(page, live.url, "channels", TOKEN)
         page.wait_for_selector("#channels-rows tr")
         page.fill("#channel-title", "Cafeteria")
         assert page.input_value("#channel-slug") == "cafeteria"  # proposed from the title

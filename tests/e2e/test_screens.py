@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ..kiosk_process import KioskProcess, built_kiosk
 from ..live import CHROMIUM, CHROMIUM_ARGS, LiveServer, free_port, poll, skew_script, wait_for
-from .pagecheck import PHONE, TV, axe_violations, sideways_overflow, wait_until
+from .pagecheck import PHONE, TV, axe_violations, open_console, sideways_overflow, wait_until
 
 ADMIN = "screens-admin-token"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -263,9 +263,7 @@ def test_the_screens_tab_lists_them_with_offsets(
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(live.url + "/admin#screens")
-        page.fill("#token", ADMIN)
-        page.press("#token", "Enter")
+        open_console(page, live.url, "screens", ADMIN)
         page.wait_for_selector("#panel-screens tbody tr[data-id]")
         # The tab redraws every 2 s; a screen between two videos shows no offset for a moment.
         shown = poll(

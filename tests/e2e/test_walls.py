@@ -23,6 +23,7 @@ from .pagecheck import (
     PHONE,
     TV,
     axe_violations,
+    open_console,
     pixels,
     sideways_overflow,
     wait_until,
@@ -115,9 +116,7 @@ def test_a_tile_assigned_in_the_console_reaches_its_screen(
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(live.url + "/admin#screens")
-        page.fill("#token", ADMIN)
-        page.press("#token", "Enter")
+        open_console(page, live.url, "screens", ADMIN)
         page.wait_for_selector("#panel-screens tbody tr[data-id]")
         # Make a wall with the form, from the keyboard.
         page.focus("#wall-new-name")
@@ -178,9 +177,7 @@ def test_the_walls_console_fits_a_phone(
     context = browser.new_context(**PHONE)
     try:
         page = context.new_page()
-        page.goto(live.url + "/admin#screens")
-        page.fill("#token", ADMIN)
-        page.press("#token", "Enter")
+        open_console(page, live.url, "screens", ADMIN)
         page.wait_for_selector("#walls-list [data-wall]")
         page.wait_for_selector("#panel-screens tbody select.wall-select")
         assert axe_violations(page) == []
