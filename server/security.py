@@ -14,6 +14,7 @@ routes added later inherit them without doing anything.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -85,17 +86,21 @@ class Limits:
                 for item in settings.rate_limits(family, scope)
             ]
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        # Checking every rule, then counting the hit in every rule, is one step: requests in
+        # flight together could otherwise all pass the check before any hit was counted.
+        self._one_at_a_time = asyncio.Lock()
 
     async def retry_after(self, family: str, viewer: str | None, address: str) -> int | None:
         """Seconds to wait when any limit of the family is spent; else count this hit."""
         keys = {"viewer": viewer, "ip": address}
         rules = [(item, scope, key) for scope, item in self.rules[family] if (key := keys[scope])]
-        for item, scope, key in rules:
-            if not await self.limiter.test(item, family, scope, key):
-                stats = await self.limiter.get_window_stats(item, family, scope, key)
-                return max(1, math.ceil(stats.reset_time - time.time()))
-        for item, scope, key in rules:
-            await self.limiter.hit(item, family, scope, key)
+        async with self._one_at_a_time:
+            for item, scope, key in rules:
+                if not await self.limiter.test(item, family, scope, key):
+                    stats = await self.limiter.get_window_stats(item, family, scope, key)
+                    return max(1, math.ceil(stats.reset_time - time.time()))
+            for item, scope, key in rules:
+                await self.limiter.hit(item, family, scope, key)
         return None
 
 
