@@ -16,10 +16,15 @@ for before/after ratios on a noisy machine. `--busy` runs a video conversion (ff
 thread) beside the whole run.
 
 The viewers are raw asyncio sockets (one Protocol object each, no HTTP library), so the load
-generator stays light next to the server on the same machine; one process holds at most the
-open-file limit (20,000 here). Figures: connect rate, server RSS per idle viewer (from /proc,
-the workers' sum), and per event (a like, a skip; a publish for bare nchan) the delay until each
-viewer had it: p50/p99/max over the viewers, then per kind the median of those over the events.
+generator stays light next to the server on the same machine. They are held by child processes
+(`--loaders`, by default one per 18,000 viewers: a process here may open at most 20,000 files,
+the hard limit, which root cannot raise in this container), each from its own source address
+(127.0.0.1, .2, ...: one address has only ~28,000 ephemeral ports towards one server port). The
+same limit caps a server process: 50,000 viewers need nginx with `--nginx-workers 3`. Figures:
+connect rate, server RSS per idle viewer (from /proc, the workers' sum), and per event (a like,
+a skip; a publish for bare nchan) the delay until each viewer had it (arrival times from the
+monotonic clock, which all processes share): p50/p99/max over the viewers, then per kind the
+median of those over the events.
 Readable lines first (with the load average), then one JSON line.
 """
 
@@ -28,6 +33,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import multiprocessing
 import os
 import resource
 import statistics
@@ -37,6 +44,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -236,7 +244,7 @@ class Viewer(asyncio.Protocol):
 
 
 async def connect_viewers(
-    hub: Hub, n: int, concurrency: int
+    hub: Hub, n: int, concurrency: int, source: str = HOST
 ) -> tuple[list[asyncio.Transport], float]:
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(concurrency)
@@ -245,7 +253,9 @@ async def connect_viewers(
     async def one() -> None:
         async with gate:
             ready: asyncio.Future[None] = loop.create_future()
-            transport, _ = await loop.create_connection(lambda: Viewer(hub, ready), HOST, port)
+            transport, _ = await loop.create_connection(
+                lambda: Viewer(hub, ready), HOST, port, local_addr=(source, 0)
+            )
             transports.append(transport)
             await ready
 
@@ -253,6 +263,73 @@ async def connect_viewers(
     started = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(n)))
     return transports, time.perf_counter() - started
+
+
+def hold_viewers(pipe: Connection, request: bytes, n: int, concurrency: int, source: str) -> None:
+    """A loader process: connects its viewers, then arms, collects and closes on command."""
+    asyncio.run(_hold_viewers(pipe, request, n, concurrency, source))
+
+
+async def _hold_viewers(
+    pipe: Connection, request: bytes, n: int, concurrency: int, source: str
+) -> None:
+    hub = Hub(request)
+    transports: list[asyncio.Transport] = []
+    while True:
+        command, argument = await asyncio.to_thread(pipe.recv)
+        if command == "connect":
+            transports, seconds = await connect_viewers(hub, n, concurrency, source)
+            pipe.send(seconds)
+        elif command == "arm":
+            hub.arm(argument, n)
+            pipe.send(None)
+        elif command == "collect":
+            try:
+                await asyncio.wait_for(hub.everyone.wait(), argument)
+            except TimeoutError:
+                pass
+            pipe.send(hub.arrivals)
+        else:  # close
+            pipe.send(hub.lost)
+            for transport in transports:
+                transport.close()
+            return
+
+
+class Loaders:
+    """The viewers, spread over loader processes; each command goes to all of them at once."""
+
+    def __init__(self, request: bytes, n: int, processes: int, concurrency: int) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        for k in range(processes):
+            share = n // processes + (1 if k < n % processes else 0)
+            ours, theirs = spawn.Pipe()
+            source = f"127.0.0.{k + 1}"
+            spawn.Process(
+                target=hold_viewers,
+                args=(theirs, request, share, concurrency // processes + 1, source),
+                daemon=True,
+            ).start()
+            self.pipes.append(ours)
+
+    async def ask(self, command: str, argument: Any = None) -> list[Any]:
+        for pipe in self.pipes:
+            pipe.send((command, argument))
+        return await asyncio.gather(*(asyncio.to_thread(pipe.recv) for pipe in self.pipes))
+
+    async def connect(self) -> float:
+        return float(max(await self.ask("connect")))
+
+    async def arm(self, marker: bytes) -> None:
+        await self.ask("arm", marker)
+
+    async def arrivals(self, timeout: float) -> list[float]:
+        return [at for share in await self.ask("collect", timeout) for at in share]
+
+    async def close(self) -> int:
+        """Closes every viewer; how many the server had dropped before."""
+        return sum(await self.ask("close"))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -280,7 +357,7 @@ async def bare_publish(client: httpx.AsyncClient, server: Server, index: int) ->
     return marker.encode()
 
 
-async def measure_events(server: Server, hub: Hub, n: int, events: int) -> list[dict[str, Any]]:
+async def measure_events(server: Server, viewers: Loaders, events: int) -> list[dict[str, Any]]:
     """Alternate likes and skips (publishes for bare nchan); each waits until all n viewers
     have it."""
     url = server.url
@@ -290,7 +367,7 @@ async def measure_events(server: Server, hub: Hub, n: int, events: int) -> list[
             sent = time.perf_counter()
             if server.setup == "bare-nchan":
                 kind = "publish"
-                hub.arm(f'"bench":{index},'.encode(), n)
+                await viewers.arm(f'"bench":{index},'.encode())
                 sent = time.perf_counter()
                 await bare_publish(client, server, index)
             else:
@@ -309,15 +386,11 @@ async def measure_events(server: Server, hub: Hub, n: int, events: int) -> list[
                     marker = f'data: {{"id":"{state["next"]["id"]}"'
                     headers = {"Authorization": f"Bearer {ADMIN}"}
                     request = client.post(f"{url}/skip", headers=headers)
-                hub.arm(marker.encode(), n)
+                await viewers.arm(marker.encode())
                 sent = time.perf_counter()
                 response = await request
                 response.raise_for_status()
-            try:
-                await asyncio.wait_for(hub.everyone.wait(), 60)
-            except TimeoutError:
-                pass
-            delays = [(at - sent) * 1000 for at in hub.arrivals]
+            delays = [(at - sent) * 1000 for at in await viewers.arrivals(60)]
             results.append(
                 {
                     "kind": kind,
@@ -352,12 +425,12 @@ async def run(setup: str, args: argparse.Namespace) -> dict[str, Any]:
                 transport.close()
             await asyncio.sleep(2.0)
             rss_before = server.rss_kib()
-            hub = Hub(request)
-            transports, seconds = await connect_viewers(hub, n, concurrency)
+            viewers = Loaders(request, n, args.loaders or math.ceil(n / 18_000), concurrency)
+            seconds = await viewers.connect()
             await asyncio.sleep(3.0)  # let the viewer count settle (it publishes an event)
             rss_after = server.rss_kib()
             cpu_before = server.cpu_seconds()
-            measured = await measure_events(server, hub, n, args.events)
+            measured = await measure_events(server, viewers, args.events)
             cpu_spent = server.cpu_seconds() - cpu_before
             # A fresh connection per request lands on any worker: sample until all answered.
             workers: dict[str, dict[str, Any]] = {}
@@ -365,8 +438,7 @@ async def run(setup: str, args: argparse.Namespace) -> dict[str, Any]:
                 health = httpx.get(server.url + "/healthz", timeout=120).json()
                 workers[health["worker"]] = health
             errors = server_errors(Path(tmp), setup)
-            for transport in transports:
-                transport.close()
+            lost = await viewers.close()
         finally:
             server.stop()
     complete = [e for e in measured if e["received"] == n]
@@ -395,7 +467,7 @@ async def run(setup: str, args: argparse.Namespace) -> dict[str, Any]:
         "by_kind": by_kind,
         # Server CPU while the events were measured (idle work included), per viewer and event.
         "cpu_us_per_viewer_event": round(cpu_spent * 1e6 / (n * len(measured)), 2),
-        "viewers_lost": hub.lost,
+        "viewers_lost": lost,
         "dropped_by_server": sum(h["dropped"] for h in workers.values()),
         "viewers_per_worker": sorted(h["connections"] for h in workers.values()),
         "server_errors_logged": errors,
@@ -462,6 +534,9 @@ def main() -> None:
     parser.add_argument("--busy", action="store_true", help="a VP9 conversion runs beside")
     parser.add_argument("--nginx-workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=500, help="connects in flight")
+    parser.add_argument(
+        "--loaders", type=int, default=0, help="processes holding the viewers (0: one per 18,000)"
+    )
     args = parser.parse_args()
     raise_open_file_limit()
     setups = args.setup.split(",")
