@@ -37,6 +37,7 @@ import math
 import multiprocessing
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -253,9 +254,15 @@ async def connect_viewers(
     async def one() -> None:
         async with gate:
             ready: asyncio.Future[None] = loop.create_future()
-            transport, _ = await loop.create_connection(
-                lambda: Viewer(hub, ready), HOST, port, local_addr=(source, 0)
-            )
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            # The port is picked at connect, per destination, not at bind: a plain bind to
+            # port 0 needs a port free towards every destination, and the previous set-up's
+            # closed viewers still hold thousands of them in TIME_WAIT.
+            sock.setsockopt(socket.SOL_IP, socket.IP_BIND_ADDRESS_NO_PORT, 1)
+            sock.bind((source, 0))
+            await loop.sock_connect(sock, (HOST, port))
+            transport, _ = await loop.create_connection(lambda: Viewer(hub, ready), sock=sock)
             transports.append(transport)
             await ready
 
