@@ -1,6 +1,7 @@
 """Video walls in real Chromium: two pages as the tiles of a 2x1 wall show the two halves of one
 picture (frozen on the same frame, their screenshots side by side equal a plain page twice as
-wide), only one tile has sound, and a tile assigned from the console's Screens tab reaches its
+wide), on the default channel's `/ambient` and on a channel's `/c/{slug}/ambient`, only one tile
+has sound, and a tile assigned from the console's Screens tab reaches its
 screen without a reload (the test pattern too). The console's walls pass axe at phone and TV
 size.
 
@@ -17,7 +18,7 @@ import pytest
 
 from ..devtools import DevToolsPage
 from ..kiosk_process import KioskProcess, source_command
-from ..live import LiveServer, free_port, poll
+from ..live import ROOT, LiveServer, free_port, poll
 from .pagecheck import (
     FREEZE_FRAME,
     PHONE,
@@ -55,26 +56,51 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def wall(live: LiveServer, browser: Any) -> Iterator[dict[str, Any]]:
-    """Two tiles of a 2x1 wall from their addresses, and a plain page as wide as both."""
+def open_wall(browser: Any, base: str, named: bool = False) -> tuple[dict[str, Any], list[Any]]:
+    """Two tiles of a 2x1 wall from their addresses under `base` (a channel's ambient page),
+    and a plain page as wide as both, all playing; and their browser contexts. `named`: the
+    pages report as screens Left, Right and Plain."""
     pages: dict[str, Any] = {}
     contexts = []
-    for name, path, viewport in (
-        ("left", "/ambient?wall=2x1&tile=0,0&screen=Left", TILE),
-        ("right", "/ambient?wall=2x1&tile=1,0&screen=Right", TILE),
-        ("plain", "/ambient?screen=Plain", PLAIN),
+    for name, query, viewport in (
+        ("left", f"?wall=2x1&tile=0,0{named * '&screen=Left'}", TILE),
+        ("right", f"?wall=2x1&tile=1,0{named * '&screen=Right'}", TILE),
+        ("plain", f"{named * '?screen=Plain'}", PLAIN),
     ):
         context = browser.new_context(viewport=viewport, device_scale_factor=1)
         contexts.append(context)
         page = context.new_page()
-        page.goto(live.url + path)
+        page.goto(base + query)
         pages[name] = page
     for page in pages.values():
         wait_until(page, PLAYING, 60)
+    return pages, contexts
+
+
+@pytest.fixture(scope="module")
+def wall(live: LiveServer, browser: Any) -> Iterator[dict[str, Any]]:
+    pages, contexts = open_wall(browser, live.url + "/ambient", named=True)
     yield pages
     for context in contexts:
         context.close()
+
+
+def assert_halves_of_one_frame(left: Any, right: Any, plain: Any) -> None:
+    """Frozen on the same frame, the two tiles side by side are the plain page."""
+    src = left.evaluate(FREEZE_FRAME, [None, 1.5])
+    for page in (right, plain):
+        page.evaluate(FREEZE_FRAME, [src, 1.5])
+    width, height, a = pixels(left.screenshot())
+    _, _, b = pixels(right.screenshot())
+    _, _, whole = pixels(plain.screenshot())
+    assert (width, height) == (TILE["width"], TILE["height"])
+    joined = side_by_side(a, b, width, height)
+    swapped = side_by_side(b, a, width, height)
+    # The right edge of the left tile runs on into the left edge of the right tile: the two
+    # tiles together are the plain page, pixel for pixel (bar scaling noise), while the same
+    # halves the wrong way round are far from it (the frame is not uniform).
+    assert difference(joined, whole) < 2.0
+    assert difference(swapped, whole) > 10.0
 
 
 def test_two_tiles_show_the_two_halves_of_one_frame(wall: dict[str, Any]) -> None:
@@ -90,20 +116,32 @@ def test_two_tiles_show_the_two_halves_of_one_frame(wall: dict[str, Any]) -> Non
     right.mouse.click(200, 100)
     assert right.evaluate(sound) == [1, True, [1e-4, 1e-4]]
     assert plain.evaluate("simulcast.wall") is None
-    src = left.evaluate(FREEZE_FRAME, [None, 1.5])
-    for page in (right, plain):
-        page.evaluate(FREEZE_FRAME, [src, 1.5])
-    width, height, a = pixels(left.screenshot())
-    _, _, b = pixels(right.screenshot())
-    _, _, whole = pixels(plain.screenshot())
-    assert (width, height) == (TILE["width"], TILE["height"])
-    joined = side_by_side(a, b, width, height)
-    swapped = side_by_side(b, a, width, height)
-    # The right edge of the left tile runs on into the left edge of the right tile: the two
-    # tiles together are the plain page, pixel for pixel (bar scaling noise), while the same
-    # halves the wrong way round are far from it (the frame is not uniform).
-    assert difference(joined, whole) < 2.0
-    assert difference(swapped, whole) > 10.0
+    assert_halves_of_one_frame(left, right, plain)
+
+
+def test_a_channels_ambient_page_is_a_tile_too(live: LiveServer, browser: Any) -> None:
+    made = httpx.post(
+        live.url + "/channels", json={"slug": "atrium", "title": "Atrium"}, headers=AUTH
+    )
+    assert made.status_code == 201, made.text
+    with (ROOT / "static" / "02-green-sample.webm").open("rb") as file:
+        added = httpx.post(
+            live.url + "/c/atrium/uploads",
+            data={"title": "Atrium loop"},
+            files={"video": ("atrium.webm", file, "video/webm")},
+            timeout=60,
+        )
+    assert added.status_code == 201, added.text
+    video = added.json()["video"]["id"]
+    pages, contexts = open_wall(browser, live.url + "/c/atrium/ambient")
+    try:
+        for page in pages.values():  # the channel's video, not the default channel's
+            assert page.evaluate("simulcastStatus().videoId") == video
+        assert pages["right"].evaluate("[simulcast.wall.col, simulcast.wall.silent]") == [1, True]
+        assert_halves_of_one_frame(pages["left"], pages["right"], pages["plain"])
+    finally:
+        for context in contexts:
+            context.close()
 
 
 def test_a_tile_assigned_in_the_console_reaches_its_screen(
