@@ -52,6 +52,7 @@ class LocalChannel:
         self.upstream: dict[str, Any] | None = None  # the server's latest state, as sent
         self._resynced = False  # a state came since the last (re)connection
         self._held: Plan | None = None  # the plan played offline, kept until its video ends
+        self._moved = False  # to another channel: its first state is taken at once
         self._held_until = 0.0
         self._extras: dict[str, Any] = {}
         self.page: PageStatus | None = None
@@ -81,10 +82,26 @@ class LocalChannel:
                 self.upstream = None
                 self._bump()
 
-    def on_server_state(self, state: dict[str, Any], plan: Plan) -> None:
+    def retarget(self, server: str) -> None:
+        """The console moved this screen to the channel at `server`: its states are followed
+        from the first one, without finishing the video on screen (another channel's). Until
+        then the old channel's plan plays on, so the screen never goes blank."""
         with self._changed:
+            self.server = server
+            self._moved = True
+            self._held = None
+
+    def on_server_state(self, state: dict[str, Any], plan: Plan,
+                        source: str | None = None) -> None:
+        """A state of the channel at `source` (None: the one followed now); one from a channel
+        the kiosk has just been moved away from is dropped."""
+        with self._changed:
+            if source is not None and source != self.server:
+                return
             now = self.server_now()
-            if not self._resynced and self.plan is not None and now is not None:
+            if self._moved:
+                self._moved = False
+            elif not self._resynced and self.plan is not None and now is not None:
                 playing = state_at(self._held or self.plan, now)
                 if not same_item(playing, state):
                     # The channel moved on while we were away (a skip, a new playlist):
@@ -148,8 +165,8 @@ class LocalChannel:
         return page.playing and page.video_id == upstream.get("id") and abs(page.offset_ms) < 100
 
     def saved(self) -> Saved | None:
-        if self.plan is None or self.offset is None or self.last_contact is None:
-            return None
+        if self.plan is None or self.offset is None or self.last_contact is None or self._moved:
+            return None  # (moved: the plan is still the old channel's)
         return Saved(self.server, self.plan, self.offset, self.last_contact)
 
     def _bump(self) -> None:

@@ -174,6 +174,11 @@ class KioskConfig:
     tile: str
     sources: Mapping[str, str]  # setting name -> where its value came from, for the log
 
+    @property
+    def root(self) -> str:
+        """The server's own address, without the chosen channel's /c/<channel>."""
+        return self.server.removesuffix(f"/c/{self.channel}") if self.channel else self.server
+
 
 def default_config_paths(
     env: Mapping[str, str] = os.environ, executable: str | None = None, frozen: bool | None = None

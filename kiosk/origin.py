@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,15 +33,17 @@ PAGE_TIMEOUT_S = 3.0
 MEDIA_TIMEOUT_S = 10.0
 CHUNK = 256 * 1024
 MEDIA_PREFIX = "/media/"
-PASSED_POSTS = ("/screens/report",)
+REPORT_PATH = "/screens/report"
+MAX_ANSWER = 64 * 1024  # a report's answer is a few hundred bytes
 PASSED_HEADERS = ("Content-Type", "Content-Length", "Content-Range", "Accept-Ranges", "ETag",
                   "Last-Modified", "Cache-Control")
 
 
 class Origin:
     def __init__(self, channel: LocalChannel, cache: MediaCache, pages: PageFiles,
-                 port: int = 0) -> None:
+                 port: int = 0, told: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.channel, self.cache, self.pages = channel, cache, pages
+        self.told = told  # the server's answers to the page's screen reports (kiosk.moves)
         self.started = time.time()
         handler = type("Handler", (_Handler,), {"origin": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -66,7 +69,10 @@ class Origin:
         """What `/kiosk/status` and `--check` say about the kiosk's own state."""
         channel, page = self.channel, self.channel.page
         offline = channel.offline_seconds()
-        wanted = [c.item.get("video_url") for c in channel.plan.clips] if channel.plan else []
+        plan = channel.plan
+        # Every video it may play offline: the playlist's and the slots' that are not in it.
+        clips = {c.id: c for c in (*plan.clips, *plan.slot_clips)} if plan else {}
+        wanted = [c.item.get("video_url") for c in clips.values()]
         return {
             "online": channel.online,
             "offline_s": None if offline is None else round(offline, 1),
@@ -96,8 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         try:
-            if path.startswith(PASSED_POSTS):
-                self._pass_through("POST", body)
+            if path == REPORT_PATH:
+                self._report(body)
             else:
                 self._json(405, {"success": False, "error": "Method not allowed."})
         except (BrokenPipeError, ConnectionResetError):
@@ -238,13 +244,41 @@ class _Handler(BaseHTTPRequestHandler):
         except FileNotFoundError:
             self.close_connection = True  # evicted mid-answer: the player asks again
 
-    def _pass_through(self, method: str = "GET", body: bytes | None = None) -> None:
+    def _report(self, body: bytes) -> None:
+        """The page's screen report, on to the server. The answer may carry the channel the
+        console moved this screen to: that is the kiosk's to follow (its local stream then
+        carries the new channel), so the page is not told, or it would look for the channel
+        under /c/<slug> here."""
+        request = urllib.request.Request(
+            self.origin.channel.server + REPORT_PATH, data=body, method="POST",
+            headers={"Content-Type": self.headers.get("Content-Type") or "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=PAGE_TIMEOUT_S) as response:
+                status, raw = response.status, response.read(MAX_ANSWER)
+        except urllib.error.HTTPError as exc:
+            with exc:
+                status, raw = exc.code, exc.read(MAX_ANSWER)
+        except (urllib.error.URLError, OSError):
+            self._json(503, {"success": False, "error": "The server is away."})
+            return
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            self._json(502, {"success": False, "error": "The server's answer is not JSON."})
+            return
+        if status == 200 and self.origin.told is not None:
+            self.origin.told(answer)
+        answer.pop("channel", None)
+        self._json(status, answer)
+
+    def _pass_through(self) -> None:
         """Not cached (yet), or not the kiosk's to answer: the server's answer as it comes,
         ranges and all."""
         headers = {name: value for name in ("Range", "If-Range", "Content-Type")
                    if (value := self.headers.get(name))}
-        request = urllib.request.Request(self.origin.channel.server + self.path, data=body,
-                                         headers=headers, method=method)
+        request = urllib.request.Request(self.origin.channel.server + self.path, headers=headers)
         try:
             response = urllib.request.urlopen(request, timeout=MEDIA_TIMEOUT_S)
         except urllib.error.HTTPError as exc:

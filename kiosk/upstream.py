@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 import urllib.error
@@ -49,18 +50,32 @@ def sse_events(lines: Iterator[bytes]) -> Iterator[str | None]:
             data.append(line[5:].removeprefix(" "))
 
 
+def end_stream(response: Any) -> None:
+    """End a response another thread is reading: closing it would not wake that read, shutting
+    its connection down does (the read sees the stream end)."""
+    try:
+        with socket.fromfd(response.fileno(), socket.AF_INET, socket.SOCK_STREAM) as connection:
+            connection.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError, AttributeError):
+        pass  # closed already (a closed response has no file: AttributeError)
+
+
 class Upstream:
     def __init__(self, channel: LocalChannel, stop: threading.Event,
                  save: Callable[[Saved], None] | None = None) -> None:
         self.channel = channel
-        self.server = channel.server
+        self.server = channel.server  # the channel followed by the current connection
         self.stop = stop
         self.save = save
         self.samples: list[Sample] = []
         self.clips: tuple[Clip, ...] = channel.plan.clips if channel.plan else ()
+        self.programme: dict[str, Any] | None = None
         self._clock_at = 0.0
         self._saved_at = 0.0
         self._delivered = False
+        self._stream: Any = None  # the open event stream, for move() to end
+        self._stream_lock = threading.Lock()
+        self._moving = threading.Event()
 
     def run(self) -> None:
         # Capped at 2 s so a returning server is followed within a few seconds; jittered so a
@@ -73,13 +88,24 @@ class Upstream:
                 reason = "its event stream ended"
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 reason = str(exc) or type(exc).__name__
-            if self.channel.online:
+            moving = self._moving.is_set()
+            self._moving.clear()
+            if self.channel.online and not moving:
                 log.warning("server %s gone (%s): playing on from the last known schedule",
                             self.server, reason)
             self.channel.disconnected()
             if self._delivered:
                 backoff.reset()
-            self.stop.wait(backoff.next())
+            if not moving:  # another channel's stream: at once
+                self.stop.wait(backoff.next())
+
+    def move(self) -> None:
+        """The kiosk was moved to another channel (channel.server): end the old channel's stream
+        now, so the new one is followed within a moment rather than at the next keep-alive."""
+        self._moving.set()
+        with self._stream_lock:
+            if self._stream is not None:
+                end_stream(self._stream)
 
     def _get(self, path: str, timeout: float = REQUEST_TIMEOUT_S) -> Any:
         request = urllib.request.Request(self.server + path,
@@ -89,11 +115,17 @@ class Upstream:
     def _follow(self) -> None:
         """One connection to the event stream, until it ends."""
         self.samples = []  # the server that answers may be another machine, with another clock
+        self.server = server = self.channel.server
         self._sample_clock(5)
-        with self._get("/video-updates", READ_TIMEOUT_S) as stream:
+        stream = self._get("/video-updates", READ_TIMEOUT_S)
+        with self._stream_lock:
+            self._stream = stream
+        try:
+            if self.channel.server != server:
+                return  # moved while connecting
             self.channel.connected()
             for data in sse_events(iter(stream.readline, b"")):
-                if self.stop.is_set():
+                if self.stop.is_set() or self.channel.server != server:
                     break
                 self.channel.heard()
                 if time.monotonic() - self._clock_at > CLOCK_EVERY_S:
@@ -102,16 +134,33 @@ class Upstream:
                     self._on_state(json.loads(data))
                     self._delivered = True
                 self._save(force=False)
+        finally:
+            with self._stream_lock:  # move() never shuts a socket that is no longer this one
+                self._stream = None
+                stream.close()
 
     def _on_state(self, state: dict[str, Any]) -> None:
         if state.get("reason") in PLAYLIST_REASONS or not self.clips:
             with self._get("/videos") as response:
                 self.clips = playlist_from_listing(json.load(response)["videos"])
+            self.programme = self._programme()
         was_online = self.channel.upstream is not None
-        self.channel.on_server_state(state, plan_from_state(state, self.clips))
+        plan = plan_from_state(state, self.clips, self.programme)
+        self.channel.on_server_state(state, plan, self.server)
         if not was_online:
             log.info("server %s reachable: following its schedule", self.server)
         self._save(force=True)
+
+    def _programme(self) -> dict[str, Any] | None:
+        """The channel's schedule, its slots' videos and the anchor in it; None from a server
+        older than schedules (the default playlist is then all there is)."""
+        try:
+            with self._get("/programme") as response:
+                return dict(json.load(response))
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise
 
     def _sample_clock(self, count: int) -> None:
         for _ in range(count):

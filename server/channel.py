@@ -127,6 +127,33 @@ class Channel:
         self._current = (key, playing) if playing is not None else None
         return playing
 
+    def programme_view(self, now: float | None = None) -> dict[str, Any]:
+        """GET /programme: the slots, their time zone, the videos they can play (each once, in
+        the order first named; hidden ones too, which no viewer's listing has) and the anchor of
+        what plays now with the slot's turn it is in: all a kiosk needs to work out what plays
+        at any time with shared/programme.py, as the server does, while the server is away."""
+        now = self.now() if now is None else now
+        current = self.current(now)
+        anchor = current.anchor if current is not None else self.anchor
+        eligible = self.programme.catalog
+        named = dict.fromkeys(v for slot in self.schedule.slots for v in slot.playlist)
+        return {
+            "timezone": self.zone.key,
+            **self.schedule.to_json(),
+            "videos": [
+                catalog.listing(eligible[v], self.position(v), self.counts.get(v, Counts()))
+                for v in named
+                if v in eligible
+            ],
+            "anchor": {
+                "id": anchor.video_id,
+                "start_time": anchor.started_at,
+                "slot": anchor.slot,
+                "back_id": anchor.back_id,
+            },
+            "server_time": now,
+        }
+
     def wake_at(self, now: float) -> float | None:
         """When what plays changes by itself: the current video's end (or the slot boundary
         that cuts it), or with nothing playing, the start of the next slot's turn."""

@@ -7,6 +7,8 @@ import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from kiosk.plan import plan_from_state, playlist_from_listing, state_at
+from server.catalog import Counts, listing
 from server.channel import Channel
 from shared.slots import parse
 
@@ -77,3 +79,29 @@ async def test_another_worker_follows_a_new_schedule(open_store: OpenStore) -> N
     clock.t = T0 + 60
     playing = second.current()
     assert playing is not None and playing.video.id == "a"
+
+
+async def test_a_kiosk_works_out_the_servers_states_from_the_programme(
+    open_store: OpenStore,
+) -> None:
+    """What GET /programme gives a kiosk, taken before a slot and in it, makes the kiosk's own
+    states (while the server is away) the server's, second by second across the boundaries."""
+    clock = Clock()
+    (channel,) = await workers(open_store, clock, 1)
+    await channel.upsert(video("b", 40.0))
+    finish = {**lunch(200, 230), "id": "late", "boundary": "finish"}
+    await channel.set_schedule(parse({"slots": [lunch(50, 80), finish]}))
+    listed = [listing(v, i, Counts()) for i, v in enumerate(channel.playlist)]
+    for taken in (T0 + 1.0, T0 + 60.0):
+        view = channel.programme_view(taken)
+        assert [v["id"] for v in view["videos"]] == ["l"]  # hidden: in no viewer's listing
+        plan = plan_from_state(channel.state("sync", taken), playlist_from_listing(listed), view)
+        for second in range(int(taken - T0), 400):  # from when the kiosk took it
+            now = T0 + second + 0.5
+            server, kiosk = channel.state("sync", now), state_at(plan, now)
+            assert kiosk["next"] is not None and server["next"] is not None
+            assert (kiosk["id"], kiosk["start_time"], kiosk["index"], kiosk["total"]) == (
+                server["id"], server["start_time"], server["index"], server["total"]), now
+            assert (kiosk["next"]["id"], kiosk["next"]["start_time"]) == (
+                server["next"]["id"], server["next"]["start_time"]), now
+    assert channel.programme_view(T0 + 60.0)["anchor"]["slot"].startswith("lunch@")

@@ -153,6 +153,28 @@ def test_a_schedule_is_checked_and_followed_at_once(live: LiveServer) -> None:
     assert httpx.get(target).json()["slots"][0]["start"] == clock(now - 5)
 
 
+def test_the_programme_gives_anyone_the_slots_with_their_hidden_videos(live: LiveServer) -> None:
+    if create(live.url, "prog", "Programme").status_code != 201:
+        pytest.fail("could not create the channel")
+    url = live.url + "/c/prog"
+    upload(url, "/uploads", title="Default")
+    lunch = upload(url, "/uploads", title="Lunch menu").json()["video"]["id"]
+    assert httpx.patch(f"{url}/videos/{lunch}", json={"hidden": True}, headers=ADMIN).is_success
+    assert lunch not in ids(url)  # a viewer's listing leaves it out
+    now = time.time()
+    target = live.url + "/channels/prog/schedule"
+    put = httpx.put(target, json={"slots": [slot(now - 5, now + 600, [lunch])]}, headers=ADMIN)
+    assert put.status_code == 200
+    programme = httpx.get(url + "/programme").json()  # no sign-in: a kiosk asks
+    assert programme["timezone"] == ZONE and programme["slots"] == put.json()["slots"]
+    assert [(v["id"], v["hidden"]) for v in programme["videos"]] == [(lunch, True)]
+    anchor = programme["anchor"]
+    assert anchor["id"] == lunch and anchor["slot"].startswith("slot-1@")
+    assert abs(anchor["start_time"] - now) < 30 and anchor["back_id"] in ids(url)
+    default = httpx.get(live.url + "/programme").json()
+    assert (default["slots"], default["videos"], default["timezone"]) == ([], [], ZONE)
+
+
 def test_a_restart_mid_slot_resumes_in_the_slot(start_server: Callable[..., LiveServer]) -> None:
     server = start_server({"ADMIN_TOKEN": TOKEN, "TIMEZONE": ZONE})
     workdir = server.data_dir.parent

@@ -11,7 +11,16 @@ import pytest
 from kiosk.channel import LocalChannel, Saved
 from kiosk.config import ConfigError, load_config
 from kiosk.laststate import load_saved, save
-from kiosk.plan import Clip, Plan, media_urls, plan_from_state, playlist_from_listing, state_at
+from kiosk.plan import (
+    Clip,
+    Plan,
+    ends_at,
+    media_urls,
+    plan_from_state,
+    play_order,
+    playlist_from_listing,
+    state_at,
+)
 from kiosk.ranges import UnsatisfiableRangeError, parse_range
 
 SERVER = "http://tv:8000"
@@ -194,3 +203,57 @@ def test_plan_from_a_server_state_anchors_on_its_current_video() -> None:
     assert plan == Plan(CLIPS, "b", 123.5)
     assert Saved.from_json(Saved(SERVER, plan, 0.25, 99.0).to_json()).plan.clips == CLIPS
     assert isinstance(CLIPS[0], Clip)
+
+
+# 2023-11-14 22:13:20 UTC: a lunch slot from 25 s to 55 s later, every day, playing "l" only.
+T0 = 1_700_000_000.0
+PROGRAMME = {
+    "timezone": "UTC",
+    "slots": [{"id": "lunch", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+               "start": "22:13:45", "end": "22:14:15", "playlist": ["l", "gone"]}],
+    "videos": [{"id": "l", "url": "/media/v/l/webm", "title": "Lunch", "duration": 15.0,
+                "index": None, "poster": "/media/v/l/poster.jpg"}],
+    "anchor": {"id": "a", "start_time": T0, "slot": "", "back_id": None},
+}
+
+
+def test_a_slot_plays_its_own_videos_then_the_video_it_cut_resumes() -> None:
+    plan = plan_from_state({"id": "a", "start_time": T0}, CLIPS, PROGRAMME)
+    before = state_at(plan, T0 + 24.0)
+    assert (before["id"], before["start_time"]) == ("b", T0 + 10)
+    assert (before["next"]["id"], before["next"]["start_time"]) == ("l", T0 + 25)
+    assert ends_at(before) == T0 + 25  # cut at the boundary, not at b's own end (T0 + 30)
+    inside = state_at(plan, T0 + 41.0)
+    assert (inside["id"], inside["start_time"], inside["index"], inside["total"]) == (
+        "l", T0 + 40, 0, 1)
+    after = state_at(plan, T0 + 56.0)
+    assert (after["id"], after["start_time"], after["total"]) == ("b", T0 + 55, 3)
+    tomorrow = state_at(plan, T0 + 86400 + 30.0)  # the same slot a day later
+    assert (tomorrow["id"], tomorrow["start_time"]) == ("l", T0 + 86400 + 25)
+
+
+def test_the_slots_videos_are_cached_in_the_order_they_play() -> None:
+    plan = plan_from_state({"id": "a", "start_time": T0}, CLIPS, PROGRAMME)
+    assert [c.id for c in play_order(plan, T0 + 1.0)] == ["a", "b", "l", "c"]
+    assert media_urls(plan, T0 + 12.0)[:3] == [
+        "/media/v/b/poster.jpg", "/media/v/b/webm", "/media/v/l/poster.jpg"]
+    without = plan_from_state({"id": "a", "start_time": T0}, CLIPS)
+    assert "/media/v/l/webm" not in media_urls(without, T0)
+
+
+def test_a_schedule_is_saved_with_the_state_and_an_old_save_still_loads(tmp_path: Path) -> None:
+    plan = plan_from_state({"id": "a", "start_time": T0}, CLIPS, PROGRAMME)
+    saved = Saved(SERVER, plan, 0.0, T0 + 1)
+    save(tmp_path, saved)
+    again = load_saved(tmp_path, SERVER)
+    assert again is not None and again.plan == plan and again.plan.slot_clips == plan.slot_clips
+    assert state_at(again.plan, T0 + 30.0)["id"] == "l"
+    old = saved.to_json()
+    del old["schedule"]
+    assert Saved.from_json(old).plan == Plan(CLIPS, "a", T0)
+
+
+def test_a_time_zone_this_machine_does_not_know_leaves_the_default_playlist() -> None:
+    plan = plan_from_state({"id": "a", "start_time": T0}, CLIPS,
+                           {**PROGRAMME, "timezone": "Mars/Olympus_Mons"})
+    assert not plan.scheduled and state_at(plan, T0 + 29.0)["id"] == "b"  # no cut at 25 s

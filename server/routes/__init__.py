@@ -82,6 +82,7 @@ def register(app: Quart) -> None:
         ("/channels/<slug>/schedule", "GET", channels.schedule),
         ("/channels/<slug>/schedule", "PUT", channels.put_schedule),
         ("/channels/<slug>/videos", "POST", channels.add_video),
+        ("/programme", "GET", channels.programme),
     ]
     for rule, method, view in routes:
         endpoint = view.__module__.rsplit(".", 1)[-1] + "." + view.__name__

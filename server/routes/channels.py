@@ -32,7 +32,7 @@ PER_CHANNEL = frozenset(
         "/dislike/<int(signed=True):index>", "/skip", "/uploads", "/videos/<video_id>/captions",
         "/time", "/healthz", "/assets/<path:path>", "/screens/report", "/media/v/<video_id>",
         "/media/v/<video_id>/webm", "/media/v/<video_id>/poster.jpg",
-        "/media/v/<video_id>/captions.vtt",
+        "/media/v/<video_id>/captions.vtt", "/programme",
     }
 )
 
@@ -145,6 +145,12 @@ async def schedule(slug: str) -> Response:
     if isinstance(running, Response):
         return running
     return jsonify(_schedule_of(running))
+
+
+async def programme() -> Response:
+    """Anyone: what the channel's schedule needs to be worked out away from the server (a
+    kiosk keeps it to play on through an outage, across slot boundaries)."""
+    return jsonify(services().ch.programme_view())
 
 
 async def _named_with_body(slug: str) -> tuple[Running, dict[str, Any]] | Response:
