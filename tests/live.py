@@ -1,18 +1,27 @@
-"""Real servers for tests: the app under Hypercorn in its own process, on a free port."""
+"""Real servers for tests: the app under Hypercorn in its own process (or, for a test that
+traces the server's memory, in a thread of the test's), on a free port."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from hypercorn.asyncio import serve
+
+from server.app import create_app
+from server.config import load_settings
+from server.serving import hypercorn_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -153,3 +162,52 @@ def poll(check: Callable[[], Any], timeout: float, what: str) -> Any:
             return last
         time.sleep(0.25)
     raise AssertionError(f"{what} within {timeout} s; last: {last!r}")
+
+
+@contextmanager
+def serving_here(workdir: Path, env: dict[str, str] | None = None) -> Iterator[int]:
+    """The app under Hypercorn, configured as `main.py` serves it, in a thread of this process
+    (whose memory the test can trace); its port."""
+    port = free_port()
+    settings_env = {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DATA_DIR": str(workdir / "data"),
+        "UPLOAD_DIR": str(workdir / "uploads"),
+        "SAMPLES": "off",  # no posters or switches meanwhile: a quiet server
+        **(env or {}),
+    }
+    settings = load_settings(settings_env, env_file=None)
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    running = serve(create_app(settings), hypercorn_config(settings), shutdown_trigger=stop.wait)
+    thread = threading.Thread(target=loop.run_until_complete, args=(running,), daemon=True)
+    thread.start()
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", 30)
+        yield port
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        loop.close()
+
+
+def sse_viewers(port: int, count: int) -> list[socket.socket]:
+    """`count` viewers of `/video-updates` on raw sockets, each once its first event is in."""
+    viewers = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(b"GET /video-updates HTTP/1.1\r\nHost: simulcast\r\n\r\n")
+        received = b""
+        while b"\n\n" not in received.partition(b"\r\n\r\n")[2]:
+            received += sock.recv(65536)
+        viewers.append(sock)
+    return viewers
+
+
+def close_viewers(port: int, viewers: list[socket.socket]) -> None:
+    """Close the viewers' sockets and wait until the server has let go of every viewer."""
+    for sock in viewers:
+        sock.close()
+    url = f"http://127.0.0.1:{port}/healthz"
+    poll(lambda: httpx.get(url).json()["connections"] == 0, 10, "every viewer gone")

@@ -15,8 +15,12 @@ loop, with the HTTP/1.1 chunk framed once per event:
   later events queued behind it.
 
 A viewer that falls too far behind (32 events queued, or as many bytes unsent in its socket's
-buffer) is dropped: it reconnects and gets the full state, which costs less than buffering for
-it without bound.
+buffer) is dropped: its response is ended, it reconnects and gets the full state, which costs
+less than buffering for it without bound.
+
+A viewer's stream holds nothing but its `Viewer` and the server's own connection state: no task,
+timer or queue of ours (see `response.py` for how Quart lets go of it). ASGI's `receive()` tells
+the stream's end, whoever ended it: the client leaving, or the fan-out completing the response.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any, cast
 
 import h11
 from hypercorn.protocol.h11 import H11Protocol
-from hypercorn.typing import ASGISendCallable, ASGISendEvent
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, ASGISendEvent
 
 from ..events import KEEPALIVE, frame
 
@@ -38,6 +42,9 @@ BUFFER_LIMIT = QUEUE_LIMIT * 2048  # the same, in unsent bytes, for a direct tra
 
 def _body(message: bytes) -> ASGISendEvent:
     return {"type": "http.response.body", "body": message, "more_body": True}
+
+
+_END: ASGISendEvent = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
 def _chunk(message: bytes) -> bytes:
@@ -87,27 +94,38 @@ class _Resume:
 
 
 class Viewer:
-    __slots__ = ("send", "transport", "hub", "backlog", "writer", "ended")
+    __slots__ = ("send", "transport", "hub", "backlog", "writer", "ending")
 
     def __init__(self, send: ASGISendCallable, hub: LocalFanout) -> None:
         self.send = send
         self.transport = hypercorn_transport(send)
         self.hub = hub
-        self.backlog: deque[ASGISendEvent] = deque()
+        self.backlog: deque[ASGISendEvent] | None = None  # made when a send first has to wait
         self.writer: asyncio.Task[None] | None = None  # set while a send waits for the socket
-        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.ending = False
 
     def deliver(self, event: ASGISendEvent, chunk: bytes) -> None:
         transport = self.transport
-        if transport is not None:
-            if transport.is_closing():
-                self.hub.remove(self)
-            elif transport.get_write_buffer_size() > BUFFER_LIMIT:
-                self.hub.drop(self)
-            else:
-                transport.write(chunk)
-            return
+        if transport is None:
+            self._send(event)
+        elif transport.is_closing():
+            self.hub.forget(self)  # the connection is gone; Hypercorn ends the stream
+        elif transport.get_write_buffer_size() > BUFFER_LIMIT:
+            self.hub.drop(self)
+        else:
+            transport.write(chunk)
+
+    def end(self) -> None:
+        """Complete the response, after what is still queued for it."""
+        if not self.ending:
+            self.ending = True
+            self.transport = None  # the end goes through `send`: h11 frames it, and then
+            self._send(_END)  # Hypercorn keeps the connection for the client's next request
+
+    def _send(self, event: ASGISendEvent) -> None:
         if self.writer is not None:
+            if self.backlog is None:
+                self.backlog = deque()
             if len(self.backlog) >= QUEUE_LIMIT:
                 self.hub.drop(self)
             else:
@@ -120,7 +138,7 @@ class Viewer:
         except StopIteration:
             return
         except Exception:
-            self.hub.remove(self)  # the connection is gone; Hypercorn closes it
+            self.hub.forget(self)  # the connection is gone; the server ends the stream
             return
         self.writer = asyncio.ensure_future(self._finish(coro, waiting))
 
@@ -130,19 +148,9 @@ class Viewer:
             while self.backlog:
                 await self.send(self.backlog.popleft())
         except Exception:
-            self.hub.remove(self)
+            self.hub.forget(self)
         finally:
             self.writer = None
-
-    def end(self) -> None:
-        if not self.ended.done():
-            self.ended.set_result(None)
-
-
-def _greet(viewer: Viewer, first: Callable[[], bytes]) -> None:
-    # A call of its own, so that the first message is not held for the life of the stream.
-    message = first()
-    viewer.deliver(_body(message), _chunk(message))
 
 
 class LocalFanout:
@@ -168,31 +176,39 @@ class LocalFanout:
         for viewer in tuple(self._viewers):
             viewer.deliver(event, chunk)
 
-    async def serve(self, send: ASGISendCallable, first: Callable[[], bytes]) -> None:
-        """Stream to one viewer (its response headers already sent) until it leaves or is
-        dropped. `first()` is called once the viewer is registered, with no await in between,
-        so nothing published meanwhile can be missed."""
+    def join(self, send: ASGISendCallable, first: Callable[[], bytes]) -> Viewer:
+        """A viewer whose response headers are sent, registered, then sent `first()` with no
+        await in between, so that nothing published meanwhile can be missed."""
         viewer = Viewer(send, self)
         self._viewers.add(viewer)
-        try:
-            _greet(viewer, first)
-            await viewer.ended
-            if viewer.writer is not None:  # end the body after what is being sent
-                await asyncio.wait([viewer.writer])
-        finally:
-            self.remove(viewer)
+        message = first()
+        viewer.deliver(_body(message), _chunk(message))
+        return viewer
 
-    def remove(self, viewer: Viewer) -> None:
+    async def stay(self, viewer: Viewer, receive: ASGIReceiveCallable) -> None:
+        """The joined viewer's stream, until the client leaves or the fan-out has ended the
+        response: either way ASGI's `receive()` then says `http.disconnect`."""
+        try:
+            while (await receive())["type"] != "http.disconnect":
+                pass  # a body sent with the GET: nothing to do with it
+        finally:
+            self.forget(viewer)
+
+    def forget(self, viewer: Viewer) -> None:
+        """The viewer gets nothing more (its response may still be ending)."""
         if viewer in self._viewers:
             self._viewers.discard(viewer)
             self.departed += 1
+
+    def remove(self, viewer: Viewer) -> None:
+        """End the viewer's response; the client reconnects for the state."""
+        self.forget(viewer)
         viewer.end()
 
     def drop(self, viewer: Viewer) -> None:
         self.dropped += 1
-        viewer.backlog.clear()
-        if viewer.writer is not None:
-            viewer.writer.cancel()
+        if viewer.backlog is not None:
+            viewer.backlog.clear()
         self.remove(viewer)
 
     async def viewers(self, report: Callable[[int], Awaitable[int]]) -> int:
