@@ -12,8 +12,8 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from shared.programme import next_turn
@@ -41,10 +41,23 @@ NOTICED: frozenset[Reason] = frozenset({"sync", "switch", "viewers"})
 Reanchor = Callable[[Sequence[Video], Anchor, float, Video | None, Programme], Anchor]
 
 UTC = ZoneInfo("UTC")
+T = TypeVar("T")
 
 
 class ChannelError(Exception):
     """A change the channel refuses, with the reason for whoever asked."""
+
+
+async def found_or_reread(
+    find: Callable[[], T | None], reread: Callable[[], Awaitable[None]]
+) -> T | None:
+    """What `find` finds, else what it finds once the store was read again: with several
+    workers, another one may have just written it, before its change reached this one."""
+    found = find()
+    if found is None:
+        await reread()
+        found = find()
+    return found
 
 
 def worth_announcing(shown: int, counted: int) -> bool:
@@ -99,11 +112,7 @@ class Channel:
     async def lookup(self, video_id: str) -> Video | None:
         """`find`, reading the store again on a miss: another worker may have added the video
         a moment ago, before its change reached this one (an admin approving a fresh upload)."""
-        video = self.find(video_id)
-        if video is None:
-            await self.refresh()
-            video = self.find(video_id)
-        return video
+        return await found_or_reread(lambda: self.find(video_id), self.refresh)
 
     def position(self, video_id: str) -> int | None:
         """The video's index in the rotation; None when it is out of it."""

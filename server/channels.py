@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Video
-from .channel import Channel, ChannelError
+from .channel import Channel, ChannelError, found_or_reread
 from .channel_loops import ChannelLoops
 from .ingest import Ingest
 from .storage import StorageError
@@ -102,6 +102,13 @@ class Channels:
             return self.default
         return self._others.get(slug)
 
+    async def lookup(self, slug: str) -> Running | None:
+        """`get`, reading the list again on a miss: another worker may have created the
+        channel a moment ago, before this one's next look at the list (FOLLOW_INTERVAL)."""
+        if not SLUG.match(slug):
+            return None  # no such channel can exist: no read
+        return await found_or_reread(lambda: self.get(slug), self.sync)
+
     def find_video(self, video_id: str) -> Video | None:
         """A video of any channel (media URLs name the video, not the channel)."""
         for running in self:
@@ -131,9 +138,10 @@ class Channels:
     # -- the list ------------------------------------------------------------------------------
 
     async def sync(self) -> None:
-        """Start the channels the store lists and this process does not run; stop the gone."""
-        listed = {info.slug: info for info in await self._registry.channels()}
+        """Start the channels the store lists and this process does not run; stop the gone.
+        The list is read under the lock: a read older than another sync's must not undo it."""
         async with self._lock:
+            listed = {info.slug: info for info in await self._registry.channels()}
             for slug, info in listed.items():
                 if slug not in self._others:
                     self._others[slug] = await self._opener(info)
@@ -176,7 +184,7 @@ class Channels:
         return running
 
     async def rename(self, slug: str, title: object) -> Running:
-        running = self.get(slug)
+        running = await self.lookup(slug)
         if running is None:
             raise LookupError(slug)
         if running.default:
@@ -187,7 +195,7 @@ class Channels:
 
     async def delete(self, slug: str) -> None:
         """The channel, its state and the files only it held. Its pages answer 404 from now."""
-        running = self.get(slug)
+        running = await self.lookup(slug)
         if running is None:
             raise LookupError(slug)
         if running.default:

@@ -235,3 +235,33 @@ def test_channels_share_redis_between_workers(
             assert time.monotonic() < deadline, "the other worker still serves a deleted channel"
             time.sleep(0.2)
         keys.close()
+
+
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+def test_a_new_channel_answers_at_once_on_every_worker(
+    start_server: Callable[..., LiveServer],
+    tmp_path: Path,
+    store: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Two workers on one store (the SQLite file `hypercorn --workers 2` shares, or Redis): a
+    channel created through one answers through the other straight away, not after that
+    worker's next look at the list of channels (once a second)."""
+    if store == "redis":
+        shared = {"ADMIN_TOKEN": TOKEN, "REDIS_URL": request.getfixturevalue("redis_server").url}
+    else:
+        shared = {"ADMIN_TOKEN": TOKEN, "DATA_DIR": str(tmp_path / "shared-data")}
+    one, two = start_server(shared), start_server(shared)
+    # Several rounds: each one a fresh race against the other worker's once-a-second look.
+    for turn in range(3):
+        assert create(one.url, f"new{turn}", "New").status_code == 201
+        videos = httpx.get(f"{two.url}/c/new{turn}/videos")
+        assert videos.status_code == 200 and videos.json()["videos"] == []
+        assert create(one.url, f"live{turn}", "Live").status_code == 201
+        with stream(f"{two.url}/c/live{turn}") as events:
+            assert events.next().data["total"] == 0
+        assert create(one.url, f"plan{turn}", "Planned").status_code == 201
+        schedule = httpx.get(f"{two.url}/channels/plan{turn}/schedule")
+        assert schedule.status_code == 200 and schedule.json()["slots"] == []
+    # A made-up slug is still a 404, on either worker.
+    assert httpx.get(two.url + "/c/nothing-here/videos").status_code == 404

@@ -45,7 +45,7 @@ def _channels() -> Channels:
 
 async def in_channel(slug: str, rest: str = "") -> Response:
     """`/c/<slug>/<rest>`: the endpoint at `/<rest>`, for the channel `slug`."""
-    running = _channels().get(slug)
+    running = await _channels().lookup(slug)
     if running is None:
         return error(404, f"No channel {slug!r}: see GET /channels.", slug=slug)
     adapter = current_app.url_map.bind(request.host)
@@ -61,8 +61,8 @@ async def in_channel(slug: str, rest: str = "") -> Response:
     return await view(**args)
 
 
-def _named(slug: str) -> Running | Response:
-    running = _channels().get(slug)
+async def _named(slug: str) -> Running | Response:
+    running = await _channels().lookup(slug)
     return running if running is not None else error(404, f"No channel {slug!r}.", slug=slug)
 
 
@@ -141,7 +141,7 @@ def _schedule_of(running: Running) -> dict[str, Any]:
 
 
 async def schedule(slug: str) -> Response:
-    running = _named(slug)
+    running = await _named(slug)
     if isinstance(running, Response):
         return running
     return jsonify(_schedule_of(running))
@@ -155,7 +155,7 @@ async def programme() -> Response:
 
 async def _named_with_body(slug: str) -> tuple[Running, dict[str, Any]] | Response:
     """The channel `slug` and the JSON object sent, or the 404/400 that says what is wrong."""
-    running = _named(slug)
+    running = await _named(slug)
     if isinstance(running, Response):
         return running
     body = await _body()

@@ -202,7 +202,9 @@ async def move(screen_id: str) -> Response:
         return error(400, 'Send JSON {"channel": "<slug>"} or {"channel": null}.')
     slug = payload["channel"]
     if slug is not None and (
-        not isinstance(slug, str) or state.channels is None or state.channels.get(slug) is None
+        not isinstance(slug, str)
+        or state.channels is None
+        or await state.channels.lookup(slug) is None
     ):
         return error(400, f"No channel {slug!r}: see GET /channels.", field="channel")
     try:

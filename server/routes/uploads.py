@@ -48,7 +48,7 @@ async def upload() -> Response:
         return _refused(failure.status, failure.message)
     ingest = state.ingest  # the channel the URL names (/c/<slug>/uploads), else the default
     if received.channel and state.channels is not None:
-        chosen = state.channels.get(received.channel)
+        chosen = await state.channels.lookup(received.channel)
         if chosen is None:
             received.path.unlink(missing_ok=True)
             reason = f"No channel {received.channel!r}: see GET /channels."
