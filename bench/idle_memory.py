@@ -2,10 +2,12 @@
 
     .venv/bin/python -m bench.idle_memory                  # 500 viewers
     .venv/bin/python -m bench.idle_memory --clients 2000
+    .venv/bin/python -m bench.idle_memory --browser        # with Chromium's request headers
 
 The app runs in this process under Hypercorn, as `main.py` serves it (tests/live.py's
 `serving_here`, samples off so that nothing else happens meanwhile), and N viewers of
-`/video-updates` connect on raw sockets. tracemalloc counts the heap grown per viewer once all
+`/video-updates` connect on raw sockets, with a bare request as `bench.fanout` sends it or
+(`--browser`) with the headers Chromium sends. tracemalloc counts the heap grown per viewer once all
 are in, each allocation charged to the innermost frame outside the standard library (the package
 whose code asked for it; "asyncio" when only the standard library is on the stack: sockets,
 transports, stream readers), then the largest single places. Counted in bytes, so a busy machine
@@ -26,7 +28,7 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
-from tests.live import close_viewers, serving_here, sse_viewers
+from tests.live import CHROMIUM_HEADERS, close_viewers, serving_here, sse_viewers
 
 STDLIB = sysconfig.get_paths()["stdlib"]
 CLIENT = {__file__, sys.modules[sse_viewers.__module__].__file__}
@@ -48,7 +50,7 @@ def owner(traceback: tracemalloc.Traceback) -> tuple[str, str] | None:
     return "asyncio", f"{Path(innermost.filename).name}:{innermost.lineno}"
 
 
-def measure(clients: int) -> tuple[dict[str, int], dict[str, int]]:
+def measure(clients: int, headers: bytes) -> tuple[dict[str, int], dict[str, int]]:
     tracemalloc.start(40)
     try:
         with tempfile.TemporaryDirectory(prefix="idle-memory-") as tmp:
@@ -56,7 +58,7 @@ def measure(clients: int) -> tuple[dict[str, int], dict[str, int]]:
                 close_viewers(port, sse_viewers(port, 50))  # warm up: imports, caches
                 gc.collect()
                 before = tracemalloc.take_snapshot()
-                viewers = sse_viewers(port, clients)
+                viewers = sse_viewers(port, clients, headers)
                 gc.collect()
                 after = tracemalloc.take_snapshot()
                 close_viewers(port, viewers)
@@ -76,17 +78,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--places", type=int, default=25, help="largest places to list")
+    parser.add_argument("--browser", action="store_true", help="Chromium's request headers")
     args = parser.parse_args()
-    owners, places = measure(args.clients)
+    owners, places = measure(args.clients, CHROMIUM_HEADERS if args.browser else b"")
     n = args.clients
-    print(f"== {n} idle viewers: {sum(owners.values()) / n / 1024:.1f} KiB of heap each ==")
+    kind = "browser" if args.browser else "bare-request"
+    print(f"== {n} idle {kind} viewers: {sum(owners.values()) / n / 1024:.1f} KiB of heap each ==")
     for who, size in sorted(owners.items(), key=lambda item: -item[1]):
         print(f"{size / n:8.0f} B  {who}")
     print("largest places (innermost frame outside the standard library):")
     for where, size in sorted(places.items(), key=lambda item: -item[1])[: args.places]:
         print(f"{size / n:8.0f} B  {where}")
     per_viewer = {who: round(size / n) for who, size in owners.items()}
-    print(json.dumps({"clients": n, "heap_bytes_per_viewer": per_viewer}))
+    print(json.dumps({"clients": n, "browser": args.browser, "heap_bytes_per_viewer": per_viewer}))
 
 
 if __name__ == "__main__":

@@ -192,12 +192,34 @@ def serving_here(workdir: Path, env: dict[str, str] | None = None) -> Iterator[i
         loop.close()
 
 
-def sse_viewers(port: int, count: int) -> list[socket.socket]:
-    """`count` viewers of `/video-updates` on raw sockets, each once its first event is in."""
+# What Chromium sends with a page's EventSource: a browser's request carries ~15 headers where a
+# bench's raw socket sends one.
+CHROMIUM_HEADERS = (
+    b"Connection: keep-alive\r\n"
+    b'sec-ch-ua: "Chromium";v="131", "Not_A Brand";v="24"\r\n'
+    b"Accept: text/event-stream\r\n"
+    b"Cache-Control: no-cache\r\n"
+    b"sec-ch-ua-mobile: ?0\r\n"
+    b"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    b"Chrome/131.0.0.0 Safari/537.36\r\n"
+    b'sec-ch-ua-platform: "Linux"\r\n'
+    b"Sec-Fetch-Site: same-origin\r\n"
+    b"Sec-Fetch-Mode: cors\r\n"
+    b"Sec-Fetch-Dest: empty\r\n"
+    b"Referer: http://simulcast/\r\n"
+    b"Accept-Encoding: gzip, deflate, br, zstd\r\n"
+    b"Accept-Language: en-US,en;q=0.9\r\n"
+    b"Cookie: simulcast_viewer=4f1c2e8a9b7d4c3e8f6a5b4c3d2e1f0a\r\n"
+)
+
+
+def sse_viewers(port: int, count: int, headers: bytes = b"") -> list[socket.socket]:
+    """`count` viewers of `/video-updates` on raw sockets, each once its first event is in; their
+    requests have Host and `headers`."""
     viewers = []
     for _ in range(count):
         sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        sock.sendall(b"GET /video-updates HTTP/1.1\r\nHost: simulcast\r\n\r\n")
+        sock.sendall(b"GET /video-updates HTTP/1.1\r\nHost: simulcast\r\n" + headers + b"\r\n")
         received = b""
         while b"\n\n" not in received.partition(b"\r\n\r\n")[2]:
             received += sock.recv(65536)
