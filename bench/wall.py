@@ -213,7 +213,37 @@ async def run_once(args: argparse.Namespace, variant: str = "wall") -> dict[str,
     result = analyse(clients, states, t0, t1)
     result["load_average"] = [round(x, 1) for x in load]
     result["variant"] = variant
+    if args.dump:
+        dump_run(
+            Path(f"{args.dump}.{variant}.{time.strftime('%H%M%S')}.json"), clients, states, t0, t1
+        )
     return result
+
+
+def dump_run(
+    path: Path,
+    clients: dict[tuple[int, int], Client],
+    states: list[dict[str, Any]],
+    t0: float,
+    t1: float,
+) -> None:
+    """The raw recordings of one run, for a look at the frames behind the figures."""
+    raw = {
+        "window": [t0, t1],
+        "states": states,
+        "clients": {
+            f"{c},{r}": {
+                "offset_ms": client.clock.offset_ms,
+                "frames": client.frames,
+                "events": client.events,
+                "statuses": client.statuses,
+                "trace": client.trace,
+            }
+            for (c, r), client in clients.items()
+        },
+    }
+    path.write_text(json.dumps(raw))
+    print(f"raw recordings in {path}", file=sys.stderr)
 
 
 def show(result: dict[str, Any], label: str) -> None:
@@ -261,6 +291,9 @@ def main() -> None:
     )
     parser.add_argument("--rtt", type=float, default=150.0, help="proxied path round trip, ms")
     parser.add_argument("--jitter", type=float, default=20.0, help="jitter each way, ms")
+    parser.add_argument(
+        "--dump", help="write each run's raw recordings to DUMP.<variant>.<time>.json"
+    )
     args = parser.parse_args()
     print(f"Wall bench: 2x2 tiles (plain, clock +1 h, proxied {args.rtt:g} ms, clock -37 s), "
           f"{os.cpu_count()} cores")  # fmt: skip
