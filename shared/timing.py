@@ -37,6 +37,7 @@ PRESENTATION_MAX = 0.05
 RATE_COST_MIN = 3
 RATE_COST_LIMIT = 0.01
 STILL_BAND = 0.035
+MAX_FRAME = 0.2
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,19 @@ def frame_error(
         if now_ms - f.display <= FRAME_WINDOW
     ]
     return _median(errors) if len(errors) >= max(1, min_frames) else None
+
+
+def frame_duration(frames: Sequence[Frame]) -> float | None:
+    steps = [b.media - a.media for a, b in zip(frames, frames[1:], strict=False)]
+    steps = [step for step in steps if 0 < step <= MAX_FRAME]
+    return _median(steps) if len(steps) >= 2 else None
+
+
+def frame_phase(error: float, frame: float | None) -> float:
+    """See framePhase in timing.js: why a page holds the refresh phase its frames landed on."""
+    if frame is None or not frame > 0:
+        return 0.0
+    return error - frame * math.ceil(error / frame - 0.5)
 
 
 def _sign(x: float) -> int:

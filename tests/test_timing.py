@@ -45,6 +45,10 @@ def python_call(name: str, args: list[Any]) -> Any:
         error = math.nan if error is None else error
         step = t.Step(False, prev["rate"], prev["resting"])
         return asdict(t.control_step(error, step, seek_above))
+    if name == "frameDuration":
+        return t.frame_duration([t.Frame(**f) for f in args[0]])
+    if name == "framePhase":
+        return t.frame_phase(*args)
     if name == "learnLatency":
         return t.learn_latency(*args)
     if name == "nextSeekLead":

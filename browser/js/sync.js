@@ -14,7 +14,8 @@
 //   screen: it detects stalls and is what status() reports; its error moves in whole vsyncs,
 //   so it is not fed back directly: what is steered is the media clock less the lag of the
 //   frames behind it, learnt here (engines report currentTime differently against the frame
-//   they show).
+//   they show), less the refresh phase the frames hold within half a frame (timing.js
+//   framePhase: moving the clock moves them a whole frame, never one refresh).
 // - Each engine is measured, not named: the start latency, that lag, and what a rate change
 //   costs. Where a change sets playback back (WebKitGTK: every change is a pipeline seek,
 //   20-560 ms lost), the player goes still: rate 1, and a timed re-join when a frame off.
@@ -23,7 +24,9 @@
 
 import {
   controlStep,
+  frameDuration,
   frameError,
+  framePhase,
   itemAt,
   learnLatency,
   MAX_RATE_DELTA,
@@ -439,9 +442,13 @@ export class SyncPlayer {
     if (media === null) return;
     const shown = this.displayError(deck, item);
     if (fresh && shown !== null) this.learnLag(media - shown);
-    const error = media - this.lag;
     const nowMs = performance.now();
-    this.learnRateCost(deck, item, nowMs, error);
+    const raw = media - this.lag; // what rate changes are judged on (learnRateCost)
+    this.learnRateCost(deck, item, nowMs, raw);
+    // Steered: the media clock less the frames' lag, and less the refresh phase the frames hold
+    // (framePhase in timing.js): within half a frame, where the renderer put them is kept.
+    const phase = fresh && shown !== null ? framePhase(shown, frameDuration(deck.frames)) : 0;
+    const error = raw - phase;
     const seekAbove = deck.stalled ? STALL_SEEK_THRESHOLD : SEEK_THRESHOLD;
     if (fresh) deck.stalled = false;
     let step = controlStep(error, this.control, seekAbove);
@@ -457,7 +464,7 @@ export class SyncPlayer {
     }
     const changed = el.playbackRate !== step.rate;
     this.setRate(el, step.rate);
-    this.lastStep = { deck, item, at: nowMs, error, rate: step.rate, changed };
+    this.lastStep = { deck, item, at: nowMs, error: raw, rate: step.rate, changed };
     this.trace.push([nowMs, error, shown, step.rate]);
     if (this.trace.length > 240) this.trace.shift();
   }

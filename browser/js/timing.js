@@ -28,6 +28,7 @@ export const PRESENTATION_MAX = 0.05; // s: larger differences are hitches, not 
 export const RATE_COST_MIN = 3; // rate changes observed before their cost is trusted
 export const RATE_COST_LIMIT = 0.01; // s: a rate change that moves playback more is a hitch
 export const STILL_BAND = 0.035; // s: with costly rate changes, an error this large re-joins
+export const MAX_FRAME = 0.2; // s: media steps longer than this between frames are jumps, not frames
 
 const clamp = (x, lo, hi) => Math.min(hi, Math.max(lo, x));
 
@@ -81,6 +82,30 @@ export function frameError(frames, nowMs, offsetMs, startTime, rate = 1, minFram
       return f.media - (shownAt - startTime) + ((rate - 1) * (nowMs - f.display)) / 1000;
     });
   return errors.length >= Math.max(1, minFrames) ? median(errors) : null;
+}
+
+// How long one frame of the video lasts (s), from frames presented in a row: the median step of
+// their media times (a dropped frame makes one step two frames long). null with fewer than 3.
+export function frameDuration(frames) {
+  const steps = [];
+  for (let i = 1; i < frames.length; i += 1) {
+    const step = frames[i].media - frames[i - 1].media;
+    if (step > 0 && step <= MAX_FRAME) steps.push(step);
+  }
+  return steps.length >= 2 ? median(steps) : null;
+}
+
+// The part of the frames' error (s) that steering the media clock cannot remove: the error
+// wrapped into (-frame/2, frame/2]. Frames land on the display's refresh grid, and Chromium keeps
+// the refresh phase a playback started with (30 fps on 60 Hz: every frame two refreshes, on even
+// or odd ones) while the media clock moves up to ~17 ms either way; the clock moves the frames
+// only a whole frame at a time. So a page is as close as it gets once its frames are within
+// half a frame, and it holds that phase: steering toward a mean of 0 there instead (measured)
+// drags the clock until the renderer drops or repeats a frame, then back, a frame's jump each
+// way. A whole frame off is still steered away. 0 when the frame duration is unknown.
+export function framePhase(error, frame) {
+  if (!(frame > 0)) return 0;
+  return error - frame * Math.ceil(error / frame - 0.5);
 }
 
 // One controller step. error: s (+ ahead). prev: {rate, resting} from the previous step.
