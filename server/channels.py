@@ -23,12 +23,12 @@ from .channel import Channel, ChannelError, found_or_reread
 from .channel_loops import ChannelLoops
 from .ingest import Ingest
 from .storage import StorageError
-from .store import ChannelInfo, Store
+from .store import DEFAULT_CHANNEL, ChannelInfo, Store
 from .transcode.jobs import Transcoder
 
 log = logging.getLogger(__name__)
 
-DEFAULT = "main"  # the default channel's name in GET /channels (its pages stay at /)
+DEFAULT = DEFAULT_CHANNEL  # the default channel's name in GET /channels (its pages stay at /)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 MAX_TITLE = 80
 FOLLOW_INTERVAL = 1.0  # seconds between looks at the list of channels (another worker's change)

@@ -4,6 +4,11 @@ Several workers share one listening socket, so a scrape reaches any one of them.
 therefore publishes its own counters to the fleet store every few seconds, and whichever worker
 answers a scrape reports every live worker's, labelled `worker`; figures of the whole channel
 (viewers, screens and their offsets, conversions, store and storage health) carry no label.
+
+Every channel has its own series of what is per channel (viewers, videos, conversions, its
+store, and per worker its clients, events, drops, switches, votes and conversions), labelled
+`channel="<slug>"`; the default channel's carry no `channel` label, exactly as before channels
+existed (see of_channel). Screens, storages and uploads are the server's, not a channel's.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -22,13 +27,15 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
-from quart import Response, request
+from quart import Response, g, request
 
 from .catalog import Status
+from .channels import DEFAULT
 from .screens import online
 from .store.fleet import Fleet
 
 if TYPE_CHECKING:
+    from .channels import Running
     from .services import Services
 
 log = logging.getLogger(__name__)
@@ -41,37 +48,51 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Tally:
-    """This worker's counts of things only a request sees (votes, uploads by outcome)."""
+    """This worker's counts of things only a request sees (votes by channel, uploads by
+    outcome)."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.votes: Counter[str] = Counter()  # by channel slug (DEFAULT for the default)
 
     async def count_response(self, response: Response) -> Response:
-        endpoint = request.endpoint or ""
+        endpoint = g.get("endpoint") or request.endpoint or ""  # /c/<slug>/: the view it ran
         if endpoint in ("api.like", "api.dislike") and response.status_code == 200:
-            self.counts["votes"] += 1
+            chosen = g.get("channel")  # a /c/<slug>/ URL's channel (routes.channels)
+            self.votes[chosen.slug if chosen is not None else DEFAULT] += 1
         elif endpoint == "uploads.upload":
             outcome = UPLOAD_OUTCOMES.get(response.status_code, "failed")
             self.counts[f"upload:{outcome}"] += 1
         return response
 
 
-def worker_figures(state: Services, tally: Tally) -> dict[str, Any]:
-    """What this worker alone knows: its clients, events, switches, votes, uploads."""
-    channel = state.ch
-    transcoder = state.transcoder
+def channel_figures(running: Running, tally: Tally) -> dict[str, Any]:
+    """What this worker alone knows of one channel: its clients, events, switches, votes and
+    conversions."""
+    channel, transcoder = running.channel, running.transcoder
     return {
         "connections": len(channel.broker),
         "events": channel.last_event_id,
         "dropped": channel.broker.dropped,
         "switches": channel.switches,
-        "votes": tally.counts["votes"],
+        "votes": tally.votes[running.slug],
+        "conversions_running": len(transcoder.running),
+        "converted_seconds": transcoder.converted_seconds,
+        "converting_seconds": transcoder.converting_seconds,
+    }
+
+
+def worker_figures(state: Services, tally: Tally) -> dict[str, Any]:
+    """What this worker alone knows: the default channel's figures at the top (as a worker of
+    an earlier version publishes them), the other channels' under "channels", and uploads."""
+    channels = state.channels
+    default = channel_figures(channels.default, tally) if channels else {}
+    return {
+        **default,
+        "channels": {r.slug: channel_figures(r, tally) for r in channels or () if not r.default},
         "uploads": {
             k.removeprefix("upload:"): v for k, v in tally.counts.items() if k.startswith("upload:")
         },
-        "conversions_running": len(transcoder.running) if transcoder else 0,
-        "converted_seconds": transcoder.converted_seconds if transcoder else 0.0,
-        "converting_seconds": transcoder.converting_seconds if transcoder else 0.0,
     }
 
 
@@ -93,25 +114,45 @@ class _Fixed(Collector):
         return iter(self.families)
 
 
+def of_channel(slug: str, **labels: str) -> dict[str, str]:
+    """A series' labels: the default channel's carry no `channel` label, so its series are
+    the very ones a server had before channels existed (its scrapers' queries, recording rules
+    and history go on); every other channel's carry `channel="<slug>"`."""
+    return labels if slug == DEFAULT else {**labels, "channel": slug}
+
+
+def _add(family: Metric, labels: dict[str, str], value: float) -> None:
+    # A counter's sample is <name>_total; labels may differ per sample (see of_channel).
+    suffix = "_total" if family.type == "counter" else ""
+    family.add_sample(family.name + suffix, labels, float(value))
+
+
+def _by_channel(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A worker's figures by channel slug."""
+    return {DEFAULT: figures, **figures.get("channels", {})}
+
+
 def _per_worker(workers: dict[str, dict[str, Any]]) -> list[Metric]:
     def counter(name: str, doc: str, key: str) -> Metric:
-        family = CounterMetricFamily(name, doc, labels=["worker"])
+        family = CounterMetricFamily(name, doc)
         for worker, figures in workers.items():
-            family.add_metric([worker], float(figures.get(key, 0)))
+            for slug, channel in _by_channel(figures).items():
+                _add(family, of_channel(slug, worker=worker), channel.get(key, 0))
         return family
 
     connections = GaugeMetricFamily(
-        "simulcast_connections", "Event-stream clients connected to this worker.", labels=["worker"]
+        "simulcast_connections", "Event-stream clients connected to this worker."
     )
     running = GaugeMetricFamily(
-        "simulcast_conversions_running", "Conversions running in this worker.", labels=["worker"]
+        "simulcast_conversions_running", "Conversions running in this worker."
     )
     uploads = CounterMetricFamily(
         "simulcast_uploads", "Uploads by outcome.", labels=["worker", "outcome"]
     )
     for worker, figures in workers.items():
-        connections.add_metric([worker], figures.get("connections", 0))
-        running.add_metric([worker], figures.get("conversions_running", 0))
+        for slug, channel in _by_channel(figures).items():
+            _add(connections, of_channel(slug, worker=worker), channel.get("connections", 0))
+            _add(running, of_channel(slug, worker=worker), channel.get("conversions_running", 0))
         for outcome, count in sorted(figures.get("uploads", {}).items()):
             uploads.add_metric([worker, outcome], count)
     return [
@@ -149,6 +190,30 @@ def _offsets(screens: list[dict[str, Any]], now: float) -> Metric:
     )
 
 
+async def _channel_families(
+    running: Running, workers: dict[str, dict[str, Any]], families: Mapping[str, Metric]
+) -> None:
+    """One channel's samples of the whole-channel families: viewers, videos, conversions, its
+    store."""
+    channel, slug = running.channel, running.slug
+    _add(families["viewers"], of_channel(slug), channel.viewers)
+    _add(families["videos"], of_channel(slug), len(channel.playlist))
+    processing = sum(1 for v in channel.videos if v.status == Status.PROCESSING)
+    converting = sum(
+        int(_by_channel(w).get(slug, {}).get("conversions_running", 0)) for w in workers.values()
+    )
+    failed = sum(1 for v in channel.videos if v.status == Status.FAILED)
+    for state, count in (
+        ("queued", max(0, processing - converting)),
+        ("running", converting),
+        ("failed", failed),
+    ):
+        _add(families["conversions"], of_channel(slug, state=state), count)
+    store = (await channel.health())["store"]
+    up = 1.0 if store.get("ok") else 0.0
+    _add(families["store"], of_channel(slug, store=str(store.get("store"))), up)
+
+
 async def families(state: Services, fleet: Fleet, tally: Tally) -> list[Metric]:
     channel = state.ch
     now = channel.now()
@@ -157,39 +222,31 @@ async def families(state: Services, fleet: Fleet, tally: Tally) -> list[Metric]:
     screens = await fleet.screens()
     up = sum(1 for s in screens if online(s, now))
 
-    viewers = GaugeMetricFamily("simulcast_viewers", "Viewers watching, over all workers.")
-    viewers.add_metric([], channel.viewers)
     screen_count = GaugeMetricFamily("simulcast_screens", "Known screens.", labels=["state"])
     screen_count.add_metric(["online"], up)
     screen_count.add_metric(["offline"], len(screens) - up)
-    videos = GaugeMetricFamily("simulcast_videos_in_rotation", "Videos in the rotation.")
-    videos.add_metric([], len(channel.playlist))
-    conversions = GaugeMetricFamily(
-        "simulcast_conversions", "Conversions by state.", labels=["state"]
-    )
-    processing = sum(1 for v in channel.videos if v.status == Status.PROCESSING)
-    running = sum(int(w.get("conversions_running", 0)) for w in workers.values())
-    conversions.add_metric(["queued"], max(0, processing - running))
-    conversions.add_metric(["running"], running)
-    conversions.add_metric(["failed"], sum(1 for v in channel.videos if v.status == Status.FAILED))
-
-    store_up = GaugeMetricFamily(
-        "simulcast_store_up", "The shared store answers (1) or not (0).", labels=["store"]
-    )
-    store = (await channel.health())["store"]
-    store_up.add_metric([str(store.get("store"))], 1.0 if store.get("ok") else 0.0)
+    whole = {
+        "viewers": GaugeMetricFamily("simulcast_viewers", "Viewers watching, over all workers."),
+        "videos": GaugeMetricFamily("simulcast_videos_in_rotation", "Videos in the rotation."),
+        "conversions": GaugeMetricFamily("simulcast_conversions", "Conversions by state."),
+        "store": GaugeMetricFamily(
+            "simulcast_store_up", "The shared store answers (1) or not (0)."
+        ),
+    }
+    for running in state.channels or ():
+        await _channel_families(running, workers, whole)
     storage_up = GaugeMetricFamily(
         "simulcast_storage_up", "A video storage answers (1) or not (0).", labels=["storage"]
     )
     for name, checked in (await state.storages.health()).items():
         storage_up.add_metric([name], 1.0 if checked.get("ok") else 0.0)
     return [
-        viewers,
+        whole["viewers"],
         screen_count,
         _offsets(screens, now),
-        videos,
-        conversions,
-        store_up,
+        whole["videos"],
+        whole["conversions"],
+        whole["store"],
         storage_up,
         *_per_worker(dict(sorted(workers.items()))),
     ]

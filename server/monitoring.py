@@ -27,7 +27,7 @@ class Monitoring:
     async def start(cls, state: Services) -> Monitoring:
         fleet = await open_fleet(state.settings)
         screens = Screens(fleet, state.ch.now)
-        plays = PlayLog(fleet, state.ch, screens, state.settings.play_log_days)
+        plays = PlayLog(fleet, state.playing, screens, state.settings.play_log_days)
         watching = cls(fleet, screens, plays)
         watching.tasks = [
             asyncio.create_task(plays.run()),

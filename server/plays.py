@@ -1,9 +1,10 @@
-"""Proof of play: what the channel played when, and which screens showed it.
+"""Proof of play: what each channel played when, and which screens showed it.
 
-Each worker notes the channel's current video once a second and writes a play when it changes
-(the store keeps one per video and start, however many workers race); the screens come from
-their own reports, which say which play they were showing. A play ends when the next begins or
-its duration runs out, whichever is first (a skip cuts it short).
+Each worker notes every channel's current video once a second and writes a play when it changes
+(the store keeps one per channel, video and start, however many workers race); the screens come
+from their own reports, which say which play they were showing (a video and its start: the
+channel is the one this worker saw start that play). A play ends when the channel's next begins
+or its duration runs out, whichever is first (a skip cuts it short).
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ import csv
 import io
 import logging
 import math
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from .channel import Channel
+from .channels import SLUG
 from .screens import Screens
+from .store import DEFAULT_CHANNEL
 from .store.fleet import Fleet
 
 log = logging.getLogger(__name__)
@@ -26,6 +30,8 @@ log = logging.getLogger(__name__)
 WATCH_INTERVAL = 1.0  # s between looks at what the channel plays
 FLUSH_EVERY = 5  # looks between writes of the screens seen on each play
 DAY = 86_400.0
+EVERY_CHANNEL = "*"
+RECENT = 4  # plays per channel whose screens' reports may still come in
 CSV_FIELDS = (
     "video_id",
     "title",
@@ -35,6 +41,7 @@ CSV_FIELDS = (
     "end_utc",
     "screens",
     "screen_names",
+    "channel",  # last: the columns before it are where they always were
 )
 
 
@@ -63,15 +70,30 @@ def parse_time(raw: str | None, default: float, name: str) -> float:
     return value
 
 
+def parse_channel(raw: str | None) -> str | None:
+    """The channel a query asks for: a slug, None for every channel (*), the default
+    channel's when not given."""
+    if raw is None or raw == "":
+        return DEFAULT_CHANNEL
+    if raw == EVERY_CHANNEL:
+        return None
+    if not SLUG.match(raw):
+        raise PlayQueryError(f"channel must be a channel's slug, or {EVERY_CHANNEL} for all")
+    return raw
+
+
 def with_ends(plays: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each play gets its end: the next play's start or its own duration, whichever is first."""
+    """Each play gets its end: the next play's start on its channel or its own duration,
+    whichever is first."""
+    following: dict[str | None, dict[str, Any]] = {}
     ended = []
-    for play, following in zip(plays, [*plays[1:], None], strict=False):
+    for play in reversed(plays):
         end = play["start"] + play["duration"]
-        if following is not None:
-            end = min(end, following["start"])
+        if (after := following.get(play.get("channel"))) is not None:
+            end = min(end, after["start"])
+        following[play.get("channel")] = play
         ended.append({**play, "end": end})
-    return ended
+    return ended[::-1]
 
 
 def utc(seconds: float) -> str:
@@ -97,18 +119,25 @@ def to_csv(plays: list[dict[str, Any]]) -> str:
                 utc(play["end"]),
                 " ".join(s["id"] for s in play["screens"]),
                 "; ".join(s["name"] or s["id"] for s in play["screens"]),
+                play["channel"],
             ]
         )
     return out.getvalue()
 
 
 class PlayLog:
-    def __init__(self, fleet: Fleet, channel: Channel, screens: Screens, keep_days: float) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        channels: Callable[[], Iterable[tuple[str, Channel]]],
+        screens: Screens,
+        keep_days: float,
+    ) -> None:
         self.fleet = fleet
-        self.channel = channel
+        self.channels = channels  # every channel this process plays, by slug
         self.screens = screens
         self.keep_days = keep_days
-        self._last: tuple[str, float] | None = None
+        self._recent: dict[str, deque[tuple[str, float]]] = {}  # the last plays noted, by slug
 
     async def run(self) -> None:
         looks = 0
@@ -120,32 +149,47 @@ class PlayLog:
                     await self.flush()
             except Exception as error:  # the store away: plays resume when it is back
                 log.warning("recording plays failed (%s)", error)
-                self._last = None
+                self._recent.clear()
             await asyncio.sleep(WATCH_INTERVAL)
 
     async def _note_current(self) -> None:
-        playing = self.channel.current()
-        if playing is None:
-            return
-        key = (playing.video.id, playing.started_at)
-        if key != self._last:
-            keep_after = self.channel.now() - self.keep_days * DAY
-            video = playing.video
-            await self.fleet.record_play(
-                video.id, playing.started_at, video.title, video.duration, keep_after
-            )
-            self._last = key
+        for slug, channel in self.channels():
+            playing = channel.current()
+            if playing is None:
+                continue
+            key = (playing.video.id, playing.started_at)
+            recent = self._recent.setdefault(slug, deque(maxlen=RECENT))
+            if not recent or recent[-1] != key:
+                keep_after = channel.now() - self.keep_days * DAY
+                video = playing.video
+                await self.fleet.record_play(
+                    slug, video.id, playing.started_at, video.title, video.duration, keep_after
+                )
+                recent.append(key)
+
+    def channel_of(self, play: tuple[str, float]) -> str:
+        """The channel this worker saw start a play a screen reported (the default channel's
+        for one it did not see: what a screen reported before channels)."""
+        return next(
+            (slug for slug, recent in self._recent.items() if play in recent), DEFAULT_CHANNEL
+        )
 
     async def flush(self) -> None:
         for (video_id, start), screens in self.screens.take_seen().items():
-            await self.fleet.add_play_screens(video_id, start, screens)
+            channel = self.channel_of((video_id, start))
+            await self.fleet.add_play_screens(channel, video_id, start, screens)
 
     async def between(
-        self, start: float, end: float, name_of: Callable[[str], str | None]
+        self,
+        start: float,
+        end: float,
+        name_of: Callable[[str], str | None],
+        channel: str | None = DEFAULT_CHANNEL,
     ) -> list[dict[str, Any]]:
+        """A channel's plays (None: every channel's) that started in [start, end)."""
         await self.flush()  # what screens reported up to now counts
         # One more day is read so that the last play in range is cut by the one after it.
-        plays = with_ends(await self.fleet.plays(start, end + DAY))
+        plays = with_ends(await self.fleet.plays(start, end + DAY, channel))
         return [
             {**play, "screens": [{"id": s, "name": name_of(s)} for s in play["screens"]]}
             for play in plays

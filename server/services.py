@@ -14,7 +14,7 @@ from quart import current_app, g, has_app_context
 from .access import Access
 from .audit import AuditLog
 from .channel import Channel
-from .channels import Channels, Running
+from .channels import DEFAULT, Channels, Running
 from .config import Settings
 from .ingest import Ingest
 from .metrics import Tally
@@ -46,6 +46,12 @@ class Services:
         default channel (routes.select_channel puts it in `g`)."""
         chosen: Running | None = g.get("channel") if has_app_context() else None
         return chosen or _started(self.channels, "the channels").default
+
+    def playing(self) -> list[tuple[str, Channel]]:
+        """Every channel this process plays, by slug: the default one first."""
+        if self.channels is None:
+            return [(DEFAULT, self.ch)]
+        return [(running.slug, running.channel) for running in self.channels]
 
     @property
     def ch(self) -> Channel:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,10 +31,12 @@ from server.screens import (
 )
 from server.store.fleet import Fleet
 from server.store.fleet_redis import RedisFleet
+from server.store.fleet_sqlite import SqliteFleet
 
-from .live import LiveServer
+from .live import LiveServer, poll
 from .mediafiles import make_channel
 from .redisserver import RedisServer
+from .sse import stream
 
 ADMIN = "screens-api-admin"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -179,22 +182,82 @@ async def test_screens_actions_and_names_in_the_store(fleet: Fleet) -> None:
 
 
 async def test_plays_and_workers_in_the_store(fleet: Fleet) -> None:
-    await fleet.record_play("old", 100.0, "Old", 10.0, keep_after=0.0)
-    await fleet.record_play("a", 1000.0, "A", 30.0, keep_after=0.0)
-    await fleet.record_play("a", 1000.0, "A", 30.0, keep_after=0.0)  # a second worker
-    await fleet.add_play_screens("a", 1000.0, ["s2", "s1"])
-    await fleet.add_play_screens("a", 1000.0, ["s1"])
-    await fleet.record_play("b", 1030.0, "B", 30.0, keep_after=500.0)  # "old" ages out
+    await fleet.record_play("main", "old", 100.0, "Old", 10.0, keep_after=0.0)
+    await fleet.record_play("main", "a", 1000.0, "A", 30.0, keep_after=0.0)
+    await fleet.record_play("main", "a", 1000.0, "A", 30.0, keep_after=0.0)  # a second worker
+    await fleet.add_play_screens("main", "a", 1000.0, ["s2", "s1"])
+    await fleet.add_play_screens("main", "a", 1000.0, ["s1"])
+    await fleet.record_play("main", "b", 1030.0, "B", 30.0, keep_after=500.0)  # "old" ages out
     plays = await fleet.plays(0.0, 2000.0)
     assert [(p["video_id"], p["screens"]) for p in plays] == [("a", ["s1", "s2"]), ("b", [])]
     assert await fleet.plays(1030.0, 1031.0) == [
-        {"video_id": "b", "start": 1030.0, "title": "B", "duration": 30.0, "screens": []}
+        {
+            "channel": "main",
+            "video_id": "b",
+            "start": 1030.0,
+            "title": "B",
+            "duration": 30.0,
+            "screens": [],
+        }
     ]
     now = time.time()
     await fleet.put_figures("w1", {"events": 3}, now)
     await fleet.put_figures("w2", {"events": 4}, now - 60)  # long gone
     live = await fleet.figures(now)
     assert live.get("w1") == {"events": 3} and ("w2" not in live or isinstance(fleet, RedisFleet))
+
+
+async def test_each_channel_has_its_own_plays_in_the_store(fleet: Fleet) -> None:
+    """The same video starting at the same instant on two channels is two plays, each with
+    its own screens; a channel's plays age out like the default channel's."""
+    await fleet.record_play("lobby", "old", 100.0, "Old", 10.0, keep_after=0.0)
+    await fleet.record_play("main", "a", 1000.0, "A", 30.0, keep_after=0.0)
+    await fleet.record_play("lobby", "a", 1000.0, "A", 30.0, keep_after=500.0)
+    await fleet.add_play_screens("lobby", "a", 1000.0, ["lobby-screen"])
+    await fleet.add_play_screens("main", "a", 1000.0, ["main-screen"])
+    await fleet.record_play("cafe", "c", 1010.0, "C", 30.0, keep_after=500.0)
+
+    def shown(plays: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
+        return [(p["channel"], p["video_id"], p["screens"]) for p in plays]
+
+    assert shown(await fleet.plays(0.0, 2000.0, "lobby")) == [("lobby", "a", ["lobby-screen"])]
+    assert shown(await fleet.plays(0.0, 2000.0, "main")) == [("main", "a", ["main-screen"])]
+    assert shown(await fleet.plays(0.0, 2000.0)) == [
+        ("lobby", "a", ["lobby-screen"]),
+        ("main", "a", ["main-screen"]),
+        ("cafe", "c", []),
+    ]
+    assert await fleet.plays(0.0, 2000.0, "nowhere") == []
+
+
+async def test_a_play_log_from_before_channels_is_the_default_channels(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "fleet.db")
+    old.executescript(
+        "CREATE TABLE plays (video_id TEXT NOT NULL, start REAL NOT NULL, title TEXT NOT NULL,"
+        " duration REAL NOT NULL, PRIMARY KEY (video_id, start));"
+        "CREATE TABLE play_screens (video_id TEXT NOT NULL, start REAL NOT NULL,"
+        " screen_id TEXT NOT NULL, PRIMARY KEY (video_id, start, screen_id));"
+        "INSERT INTO plays VALUES ('a', 1000.0, 'A', 30.0);"
+        "INSERT INTO play_screens VALUES ('a', 1000.0, 'old-screen');"
+    )
+    old.commit()
+    old.close()
+    for _ in range(2):  # moved once; the second start finds nothing left to move
+        store = SqliteFleet.open(tmp_path / "fleet.db")
+        try:
+            (play,) = await store.plays(0.0, 2000.0, "main")
+            assert (play["video_id"], play["screens"]) == ("a", ["old-screen"])
+        finally:
+            await store.close()
+
+
+def test_plays_end_within_their_channel() -> None:
+    plays = [
+        {"channel": "main", "start": 0.0, "duration": 10.0},
+        {"channel": "lobby", "start": 2.0, "duration": 10.0},  # another channel: no cut
+        {"channel": "main", "start": 6.0, "duration": 10.0},
+    ]
+    assert [p["end"] for p in with_ends(plays)] == [6.0, 12.0, 16.0]
 
 
 # -- over HTTP --------------------------------------------------------------------------------
@@ -288,6 +351,84 @@ def test_proof_of_play_as_json_and_csv(live: LiveServer) -> None:
     assert bad.status_code == 400 and "from must be" in bad.json()["error"]
     assert httpx.get(live.url + "/admin/plays?from=10&to=5", headers=AUTH).status_code == 400
     assert httpx.get(live.url + "/admin/plays").status_code == 401
+
+
+@pytest.fixture(scope="module")
+def lobby(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server with a second channel, "lobby", that plays one of the default channel's two
+    videos (the same file)."""
+    workdir = tmp_path_factory.mktemp("screens-channels")
+    samples = make_channel(workdir / "samples", ("one", 4.0), ("two", 4.0))
+    with LiveServer(workdir, {"STATIC_DIR": str(samples), "ADMIN_TOKEN": ADMIN}) as server:
+        made = httpx.post(
+            server.url + "/channels", json={"slug": "lobby", "title": "Lobby"}, headers=AUTH
+        )
+        assert made.status_code == 201
+        videos = httpx.get(server.url + "/videos").json()["videos"]
+        two = next(v["id"] for v in videos if v["title"] == "Two")
+        added = httpx.post(server.url + "/channels/lobby/videos", json={"id": two}, headers=AUTH)
+        assert added.status_code == 200
+        yield server
+
+
+def test_metrics_have_every_channels_series(lobby: LiveServer) -> None:
+    video = httpx.get(lobby.url + "/c/lobby/videos").json()["videos"][0]["id"]
+    httpx.post(lobby.url + "/c/lobby/like/0", json={"id": video}).raise_for_status()
+
+    def lobby_viewer() -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
+        samples = metric_samples(httpx.get(lobby.url + "/metrics").text)
+        return samples if samples.get(("simulcast_viewers", (("channel", "lobby"),))) else None
+
+    with stream(lobby.url + "/c/lobby") as events:
+        events.next()
+        samples = poll(lobby_viewer, 10, "the lobby's viewer in /metrics")
+    (worker,) = {
+        dict(labels)["worker"] for name, labels in samples if name == "simulcast_votes_total"
+    }
+    in_lobby = (("channel", "lobby"), ("worker", worker))
+    assert samples[("simulcast_viewers", (("channel", "lobby"),))] == 1
+    assert samples[("simulcast_connections", in_lobby)] == 1
+    assert samples[("simulcast_votes_total", in_lobby)] == 1
+    assert samples[("simulcast_events_published_total", in_lobby)] >= 1
+    assert samples[("simulcast_videos_in_rotation", (("channel", "lobby"),))] == 1
+    assert samples[("simulcast_store_up", (("channel", "lobby"), ("store", "sqlite")))] == 1
+    assert ("simulcast_conversions", (("channel", "lobby"), ("state", "queued"))) in samples
+    # The default channel's series are the ones it always had, without a channel label, and
+    # count only its own viewers and votes.
+    assert samples[("simulcast_viewers", ())] == 0
+    assert samples[("simulcast_connections", (("worker", worker),))] == 0
+    assert samples[("simulcast_votes_total", (("worker", worker),))] == 0
+    assert samples[("simulcast_videos_in_rotation", ())] == 2
+    assert samples[("simulcast_store_up", (("store", "sqlite"),))] == 1
+
+
+def test_proof_of_play_for_every_channel(lobby: LiveServer) -> None:
+    def lobby_plays() -> list[dict[str, Any]] | None:
+        answer = httpx.get(lobby.url + "/admin/plays?channel=lobby", headers=AUTH).json()
+        return answer["plays"] if len(answer["plays"]) >= 2 else None
+
+    plays = poll(lobby_plays, 20, "two plays on the lobby")
+    two = httpx.get(lobby.url + "/c/lobby/videos").json()["videos"][0]["id"]
+    assert {(p["channel"], p["video_id"]) for p in plays} == {("lobby", two)}
+    assert plays[0]["end"] == pytest.approx(plays[1]["start"])
+    # A screen showing the lobby's current play is on that play, not on the default channel's.
+    current = plays[-1]
+    shown = {"video_id": two, "start_time": current["start"]}
+    post_report(lobby, id="lobby-screen-1", name="Lobby left", **shown).raise_for_status()
+    listed = httpx.get(lobby.url + "/admin/plays?channel=lobby", headers=AUTH).json()["plays"]
+    play = next(p for p in listed if p["start"] == current["start"])
+    assert play["screens"] == [{"id": "lobby-screen-1", "name": "Lobby left"}]
+    default = httpx.get(lobby.url + "/admin/plays", headers=AUTH).json()["plays"]
+    assert default and {p["channel"] for p in default} == {"main"}
+    assert all(p["screens"] == [] for p in default)
+    every = httpx.get(lobby.url + "/admin/plays?channel=*", headers=AUTH).json()["plays"]
+    assert {p["channel"] for p in every} == {"main", "lobby"}
+    assert [p["start"] for p in every] == sorted(p["start"] for p in every)
+    text = httpx.get(lobby.url + "/admin/plays?channel=lobby&format=csv", headers=AUTH).text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["channel"] for r in rows} == {"lobby"} and "Lobby left" in rows[-1]["screen_names"]
+    bad = httpx.get(lobby.url + "/admin/plays?channel=Not A Slug", headers=AUTH)
+    assert bad.status_code == 400 and "channel must be" in bad.json()["error"]
 
 
 def test_readyz_and_healthz_are_separate(live: LiveServer) -> None:

@@ -56,6 +56,7 @@ async def in_channel(slug: str, rest: str = "") -> Response:
     if rule.rule not in PER_CHANNEL or rule.endpoint is None:
         raise NotFound()
     g.channel = running
+    g.endpoint = rule.endpoint  # what ran, for the metrics (request.endpoint names this view)
     # Every view of PER_CHANNEL is one of ours: async, answering a Response.
     view = cast(Callable[..., Awaitable[Response]], current_app.view_functions[rule.endpoint])
     return await view(**args)

@@ -10,7 +10,7 @@ from quart import Response, jsonify, request
 
 from ..access import ADMIN
 from ..metrics import CONTENT_TYPE, exposition
-from ..plays import DAY, PlayQueryError, parse_time, to_csv
+from ..plays import DAY, PlayQueryError, parse_channel, parse_time, to_csv
 from ..services import services
 from ._access import requires
 from ._errors import error
@@ -64,18 +64,21 @@ async def metrics() -> Response:
 @requires(ADMIN)
 async def plays() -> Response:
     """Admin: what played when, ?from=&to= (Unix seconds or ISO 8601; the last 24 h by
-    default), as JSON, or CSV with ?format=csv or Accept: text/csv."""
+    default), on ?channel= (a slug, also of a deleted channel; * for every channel; the
+    default channel's when not given, as before channels), as JSON, or CSV with ?format=csv
+    or Accept: text/csv."""
     state = services()
     now = state.ch.now()
     try:
         end = parse_time(request.args.get("to"), now, "to")
         start = parse_time(request.args.get("from"), end - DAY, "from")
+        channel = parse_channel(request.args.get("channel"))
     except PlayQueryError as failure:
         return error(400, str(failure))
     if start >= end:
         return error(400, "from must be before to.")
     names = {s["id"]: s.get("name") for s in await state.watch.fleet.screens()}
-    listed = await state.watch.plays.between(start, end, names.get)
+    listed = await state.watch.plays.between(start, end, names.get, channel)
     wanted = request.args.get("format") or (
         "csv"
         if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"

@@ -54,6 +54,9 @@ class Vote:
     mine: int  # this viewer's vote now: +1, -1 or 0 (none)
 
 
+DEFAULT_CHANNEL = "main"  # the default channel's slug (its pages stay at /); no other's
+
+
 @dataclass(frozen=True)
 class ChannelInfo:
     """A channel besides the default one, as the default channel's store lists them."""

@@ -54,18 +54,25 @@ class Fleet(Protocol):
         ...
 
     async def record_play(
-        self, video_id: str, start: float, title: str, duration: float, keep_after: float
+        self,
+        channel: str,
+        video_id: str,
+        start: float,
+        title: str,
+        duration: float,
+        keep_after: float,
     ) -> None:
-        """Log that the channel started a video (once however many workers say so) and drop
-        plays that started before `keep_after`."""
+        """Log that a channel (its slug) started a video (once however many workers say so)
+        and drop every channel's plays that started before `keep_after`."""
         ...
 
     async def add_play_screens(
-        self, video_id: str, start: float, screens: Iterable[str]
+        self, channel: str, video_id: str, start: float, screens: Iterable[str]
     ) -> None: ...
 
-    async def plays(self, start: float, end: float) -> list[Record]:
-        """Plays started in [start, end), oldest first, each with the screens that showed it."""
+    async def plays(self, start: float, end: float, channel: str | None = None) -> list[Record]:
+        """A channel's plays (None: every channel's) started in [start, end), oldest first,
+        each with its channel and the screens that showed it."""
         ...
 
     async def health(self) -> dict[str, object]: ...

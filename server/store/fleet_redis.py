@@ -2,9 +2,12 @@
 
 Keys (under the channel's prefix): `screen:<id>` (the record, JSON) in the set `screens`;
 `screen-actions:<id>` a list of queued actions; `walls` a hash of walls (JSON) by id;
-`figures:<worker>` with an expiry; `plays` a hash of plays by "<start>|<video>" indexed by
-start in the sorted set `plays-by-start`, and
-`play-screens:<start>|<video>` the set of screens that showed each.
+`figures:<worker>` with an expiry; `plays` a hash of the default channel's plays by
+"<start>|<video>" indexed by start in the sorted set `plays-by-start`, and
+`play-screens:<start>|<video>` the set of screens that showed each (the keys they always had);
+another channel's are the same under `channel-plays:<slug>:`, and `play-channels` lists those
+channels. Not under the channel's own `c:<slug>:` keys, which go with the channel: its plays
+stay until PLAY_LOG_DAYS have passed.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError, WatchError
 
+from . import DEFAULT_CHANNEL
 from .fleet import FIGURES_TTL, Merge, Record
 from .redis import HEALTH_TIMEOUT, PREFIX, redact
 
@@ -28,6 +31,11 @@ def _text(value: Any) -> str:
 
 def _play_key(video_id: str, start: float) -> str:
     return f"{start!r}|{video_id}"
+
+
+def _of(channel: str) -> str:
+    """The prefix of a channel's play-log keys."""
+    return "" if channel == DEFAULT_CHANNEL else f"channel-plays:{channel}:"
 
 
 class RedisFleet:
@@ -140,52 +148,79 @@ class RedisFleet:
         return {w: json.loads(row) for w, row in zip(workers, rows, strict=True) if row}
 
     async def record_play(
-        self, video_id: str, start: float, title: str, duration: float, keep_after: float
+        self,
+        channel: str,
+        video_id: str,
+        start: float,
+        title: str,
+        duration: float,
+        keep_after: float,
     ) -> None:
-        key = _play_key(video_id, start)
+        key, of = _play_key(video_id, start), _of(channel)
         play = json.dumps(
             {"video_id": video_id, "start": start, "title": title, "duration": duration}
         )
-        old = await self._redis.zrangebyscore(
-            self._key("plays-by-start"), "-inf", f"({keep_after!r}"
-        )
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(self._key("plays"), key, play)
-            pipe.zadd(self._key("plays-by-start"), {key: start})
-            self._drop(pipe, [_text(k) for k in old])
+            pipe.hsetnx(self._key(of + "plays"), key, play)
+            pipe.zadd(self._key(of + "plays-by-start"), {key: start})
+            if of:
+                pipe.sadd(self._key("play-channels"), channel)
             await pipe.execute()
+        for logged in await self._play_channels():
+            await self._drop_before(_of(logged), keep_after)
 
-    def _drop(self, pipe: Pipeline, keys: list[str]) -> None:
-        if keys:
-            pipe.hdel(self._key("plays"), *keys)
-            pipe.zrem(self._key("plays-by-start"), *keys)
-            pipe.delete(*[self._key(f"play-screens:{k}") for k in keys])
+    async def _play_channels(self) -> list[str]:
+        others = await self._redis.smembers(self._key("play-channels"))
+        return [DEFAULT_CHANNEL, *sorted(_text(c) for c in others)]
 
-    async def add_play_screens(self, video_id: str, start: float, screens: Iterable[str]) -> None:
+    async def _drop_before(self, of: str, keep_after: float) -> None:
+        old = [
+            _text(k)
+            for k in await self._redis.zrangebyscore(
+                self._key(of + "plays-by-start"), "-inf", f"({keep_after!r}"
+            )
+        ]
+        if old:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hdel(self._key(of + "plays"), *old)
+                pipe.zrem(self._key(of + "plays-by-start"), *old)
+                pipe.delete(*[self._key(f"{of}play-screens:{k}") for k in old])
+                await pipe.execute()
+
+    async def add_play_screens(
+        self, channel: str, video_id: str, start: float, screens: Iterable[str]
+    ) -> None:
         members = list(screens)
         if members:
-            await self._redis.sadd(
-                self._key(f"play-screens:{_play_key(video_id, start)}"), *members
-            )
+            key = f"{_of(channel)}play-screens:{_play_key(video_id, start)}"
+            await self._redis.sadd(self._key(key), *members)
 
-    async def plays(self, start: float, end: float) -> list[Record]:
+    async def plays(self, start: float, end: float, channel: str | None = None) -> list[Record]:
+        channels = await self._play_channels() if channel is None else [channel]
+        plays: list[Record] = []
+        for logged in channels:
+            plays += await self._plays_of(logged, start, end)
+        return sorted(plays, key=lambda play: (play["start"], play["channel"]))
+
+    async def _plays_of(self, channel: str, start: float, end: float) -> list[Record]:
+        of = _of(channel)
         keys = [
             _text(k)
             for k in await self._redis.zrangebyscore(
-                self._key("plays-by-start"), repr(start), f"({end!r}"
+                self._key(of + "plays-by-start"), repr(start), f"({end!r}"
             )
         ]
         if not keys:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(self._key("plays"), keys)
+            pipe.hmget(self._key(of + "plays"), keys)
             for key in keys:
-                pipe.smembers(self._key(f"play-screens:{key}"))
+                pipe.smembers(self._key(f"{of}play-screens:{key}"))
             rows, *shown = await pipe.execute()
         plays: list[Record] = []
         for row, screens in zip(rows, shown, strict=True):
             if row:
-                play: dict[str, Any] = json.loads(row)
+                play: dict[str, Any] = {"channel": channel, **json.loads(row)}
                 play["screens"] = sorted(_text(s) for s in screens)
                 plays.append(play)
         return plays

@@ -1,7 +1,9 @@
 """The fleet store on the embedded SQLite file (fleet.db beside the channel's database).
 
 Its schema only grows by new tables (CREATE TABLE IF NOT EXISTS at every start): an older
-fleet.db gains them in place, and its rows are JSON documents that take new keys freely.
+fleet.db gains them in place, and its rows are JSON documents that take new keys freely. The
+one move: the play log of the days before channels (`plays`, `play_screens`) is copied into
+the tables that name each play's channel, as the default channel's, at the first start.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import DEFAULT_CHANNEL
 from .fleet import FIGURES_TTL, Merge, Record
 
 SCHEMA = """
@@ -22,14 +25,16 @@ CREATE INDEX IF NOT EXISTS screen_commands_screen ON screen_commands (screen_id)
 CREATE TABLE IF NOT EXISTS walls (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS worker_figures (
     worker_id TEXT PRIMARY KEY, data TEXT NOT NULL, seen REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS plays (
-    video_id TEXT NOT NULL, start REAL NOT NULL, title TEXT NOT NULL, duration REAL NOT NULL,
-    PRIMARY KEY (video_id, start));
-CREATE INDEX IF NOT EXISTS plays_start ON plays (start);
-CREATE TABLE IF NOT EXISTS play_screens (
-    video_id TEXT NOT NULL, start REAL NOT NULL, screen_id TEXT NOT NULL,
-    PRIMARY KEY (video_id, start, screen_id));
+CREATE TABLE IF NOT EXISTS channel_plays (
+    channel TEXT NOT NULL, video_id TEXT NOT NULL, start REAL NOT NULL, title TEXT NOT NULL,
+    duration REAL NOT NULL, PRIMARY KEY (channel, video_id, start));
+CREATE INDEX IF NOT EXISTS channel_plays_start ON channel_plays (start);
+CREATE TABLE IF NOT EXISTS channel_play_screens (
+    channel TEXT NOT NULL, video_id TEXT NOT NULL, start REAL NOT NULL, screen_id TEXT NOT NULL,
+    PRIMARY KEY (channel, video_id, start, screen_id));
 """
+# The play log before channels: every play in it was the default channel's.
+BEFORE_CHANNELS = ("plays", "play_screens")
 
 
 class SqliteFleet:
@@ -46,7 +51,27 @@ class SqliteFleet:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
-        return cls(db, path)
+        fleet = cls(db, path)
+        fleet._move_plays_of_before_channels()
+        return fleet
+
+    def _move_plays_of_before_channels(self) -> None:
+        with self._transaction() as db:  # a second worker starting meanwhile finds them moved
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+            if not set(BEFORE_CHANNELS) <= tables:
+                return
+            db.execute(
+                "INSERT OR IGNORE INTO channel_plays "
+                "SELECT ?, video_id, start, title, duration FROM plays",
+                (DEFAULT_CHANNEL,),
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO channel_play_screens "
+                "SELECT ?, video_id, start, screen_id FROM play_screens",
+                (DEFAULT_CHANNEL,),
+            )
+            for table in BEFORE_CHANNELS:
+                db.execute(f"DROP TABLE {table}")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -141,44 +166,56 @@ class SqliteFleet:
         return {worker: json.loads(data) for worker, data in rows}
 
     async def record_play(
-        self, video_id: str, start: float, title: str, duration: float, keep_after: float
+        self,
+        channel: str,
+        video_id: str,
+        start: float,
+        title: str,
+        duration: float,
+        keep_after: float,
     ) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT OR IGNORE INTO plays VALUES (?, ?, ?, ?)",
-                (video_id, start, title, duration),
+                "INSERT OR IGNORE INTO channel_plays VALUES (?, ?, ?, ?, ?)",
+                (channel, video_id, start, title, duration),
             )
-            db.execute("DELETE FROM plays WHERE start < ?", (keep_after,))
-            db.execute("DELETE FROM play_screens WHERE start < ?", (keep_after,))
+            db.execute("DELETE FROM channel_plays WHERE start < ?", (keep_after,))
+            db.execute("DELETE FROM channel_play_screens WHERE start < ?", (keep_after,))
 
-    async def add_play_screens(self, video_id: str, start: float, screens: Iterable[str]) -> None:
+    async def add_play_screens(
+        self, channel: str, video_id: str, start: float, screens: Iterable[str]
+    ) -> None:
         with self._transaction() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO play_screens VALUES (?, ?, ?)",
-                [(video_id, start, screen) for screen in screens],
+                "INSERT OR IGNORE INTO channel_play_screens VALUES (?, ?, ?, ?)",
+                [(channel, video_id, start, screen) for screen in screens],
             )
 
-    async def plays(self, start: float, end: float) -> list[Record]:
+    async def plays(self, start: float, end: float, channel: str | None = None) -> list[Record]:
+        # No channel: every channel's (a condition that holds for every row).
+        which = "channel = ?" if channel is not None else "? IS NULL"
         rows = self._db.execute(
-            "SELECT video_id, start, title, duration FROM plays WHERE start >= ? AND start < ? "
-            "ORDER BY start",
-            (start, end),
+            "SELECT channel, video_id, start, title, duration FROM channel_plays "
+            f"WHERE start >= ? AND start < ? AND {which} ORDER BY start, channel",
+            (start, end, channel),
         ).fetchall()
-        shown: dict[tuple[str, float], list[str]] = {}
-        for video_id, begun, screen in self._db.execute(
-            "SELECT video_id, start, screen_id FROM play_screens WHERE start >= ? AND start < ?",
-            (start, end),
+        shown: dict[tuple[str, str, float], list[str]] = {}
+        for played_on, video_id, begun, screen in self._db.execute(
+            "SELECT channel, video_id, start, screen_id FROM channel_play_screens "
+            f"WHERE start >= ? AND start < ? AND {which}",
+            (start, end, channel),
         ):
-            shown.setdefault((video_id, begun), []).append(screen)
+            shown.setdefault((played_on, video_id, begun), []).append(screen)
         return [
             {
+                "channel": played_on,
                 "video_id": video_id,
                 "start": begun,
                 "title": title,
                 "duration": duration,
-                "screens": sorted(shown.get((video_id, begun), [])),
+                "screens": sorted(shown.get((played_on, video_id, begun), [])),
             }
-            for video_id, begun, title, duration in rows
+            for played_on, video_id, begun, title, duration in rows
         ]
 
     async def health(self) -> dict[str, object]:
