@@ -31,6 +31,7 @@ from .services import EXTENSION, Services
 from .storage import SAMPLES, Storages
 from .store import ChannelInfo, Store, open_store
 from .transcode.jobs import Transcoder
+from .transcode.pool import ConversionPool
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ def create_app(settings: Settings | None = None) -> Quart:
         incoming = sweep_forever(settings.data_dir / "incoming", settings.upload_idle_timeout)
         state.tasks.append(asyncio.create_task(incoming))
         store = await open_store(settings)
+        state.conversions = ConversionPool(
+            settings.data_dir / "transcode", settings.transcode_workers
+        )
         fanout: Fanout = (
             NchanFanout(settings.nchan_publish_url) if settings.fanout == "nchan" else LocalFanout()
         )
@@ -105,6 +109,8 @@ def create_app(settings: Settings | None = None) -> Quart:
         if state.channel is not None:
             await state.channel.broker.close()
             await state.channel.store.close()
+        if state.conversions is not None:
+            state.conversions.close()
 
     return app
 
@@ -116,7 +122,7 @@ async def _open_channel(
     channel = Channel(store, fanout, zone=settings.timezone, slug=slug)
     await channel.refresh()
     work_dir = conversions_dir(settings.data_dir, slug)
-    transcoder = Transcoder(settings, channel, state.storages, work_dir)
+    transcoder = Transcoder(settings, channel, state.storages, work_dir, state.conversions)
     ingest = Ingest(settings, channel, state.storages, transcoder)
 
     def shared(video: Video) -> bool:

@@ -21,6 +21,7 @@ from .metrics import Tally
 from .monitoring import Monitoring
 from .storage import Storages
 from .transcode.jobs import Transcoder
+from .transcode.pool import ConversionPool
 
 EXTENSION = "simulcast"
 T = TypeVar("T")
@@ -33,7 +34,8 @@ class Services:
     storages: Storages
     channel: Channel | None = None  # the default channel
     channels: Channels | None = None
-    transcoder: Transcoder | None = None
+    transcoder: Transcoder | None = None  # the default channel's conversion queue
+    conversions: ConversionPool | None = None  # every channel's queue draws from it
     ingester: Ingest | None = None
     audit_log: AuditLog | None = None
     monitoring: Monitoring | None = None

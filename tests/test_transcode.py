@@ -65,14 +65,17 @@ def settled(live: LiveServer, timeout: float = 15) -> list[dict[str, Any]]:
     raise AssertionError(f"the samples got no posters: {samples}")
 
 
-def upload(live: LiveServer, path: Path, name: str | None = None) -> httpx.Response:
+def upload(
+    live: LiveServer, path: Path, name: str | None = None, channel: str = ""
+) -> httpx.Response:
+    """POST /uploads, or /c/<slug>/uploads with `channel="/c/<slug>"`."""
     with path.open("rb") as handle:
         files = {"video": (name or path.name, handle, "application/octet-stream")}
-        return httpx.post(live.url + "/uploads", files=files, timeout=60)
+        return httpx.post(live.url + channel + "/uploads", files=files, timeout=60)
 
 
-def listed(live: LiveServer, video_id: str) -> dict[str, Any]:
-    videos = httpx.get(live.url + "/videos").json()["videos"]
+def listed(live: LiveServer, video_id: str, channel: str = "") -> dict[str, Any]:
+    videos = httpx.get(live.url + channel + "/videos").json()["videos"]
     return next(v for v in videos if v["id"] == video_id)
 
 
@@ -542,6 +545,49 @@ def test_conversions_run_under_hypercorn_workers(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(20)
+
+
+def test_transcode_workers_is_one_limit_for_every_channel(
+    start_server: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    """TRANSCODE_WORKERS=1 with two channels: one conversion at a time in all, not one per
+    channel. Watched from outside, as the upload page does: a video converts while it is
+    processing with some progress."""
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    env = {"ADMIN_TOKEN": TOKEN, "TRANSCODE_WORKERS": "1", "TRANSCODE_SPEED": "good"}
+    live = start_server(env)
+    made = httpx.post(live.url + "/channels", json={"slug": "second", "title": "2"}, headers=admin)
+    assert made.status_code == 201
+    clip = textured_mp4(tmp_path / "long.mp4", 4.0)
+    first_id = upload(live, clip).json()["video"]["id"]
+    second_id = upload(live, clip, channel="/c/second").json()["video"]["id"]
+
+    def converting(video_id: str, channel: str = "") -> bool:
+        video = listed(live, video_id, channel)
+        return video["status"] == "processing" and (video["progress"] or 0) > 0
+
+    seen = {first_id: False, second_id: False}
+    together = False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        # A conversion is one stretch of time: converting before and after the other's
+        # reading means converting while it was read.
+        before = converting(first_id)
+        other = converting(second_id, "/c/second")
+        after = converting(first_id)
+        together = together or (before and other and after)
+        seen[first_id] = seen[first_id] or before or after
+        seen[second_id] = seen[second_id] or other
+        statuses = {
+            listed(live, first_id)["status"],
+            listed(live, second_id, "/c/second")["status"],
+        }
+        if statuses == {"ready"}:
+            break
+        time.sleep(0.05)
+    assert statuses == {"ready"}, live.log()[-3000:]
+    assert seen == {first_id: True, second_id: True}, "each conversion was seen running"
+    assert not together, "two conversions ran at once with TRANSCODE_WORKERS=1"
 
 
 def test_a_full_queue_refuses_conversions_with_a_503(

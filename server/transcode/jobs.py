@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ from ..posters import discard_poster, make_poster, poster_path
 from ..storage import NoStorageError, StorageError, Storages
 from . import rendition_key
 from .convert import ConversionError, Options
+from .pool import ConversionPool
 
 if TYPE_CHECKING:
     from ..channel import Channel
@@ -60,17 +60,21 @@ class Transcoder:
         channel: Channel,
         storages: Storages,
         work_dir: Path | None = None,
+        pool: ConversionPool | None = None,
     ) -> None:
         self.settings = settings
         self.channel = channel
         self.storages = storages
         self.options = Options.from_settings(settings)
-        self.workers = max(1, settings.transcode_workers)
-        # One per channel (each its own queue and lock): DATA_DIR/transcode for the default.
+        # One per channel (each its own queue and work files): DATA_DIR/transcode for the
+        # default. All of them share the server's pool: one TRANSCODE_WORKERS limit, one lock.
         self.work_dir: Path = work_dir or settings.data_dir / "transcode"
+        top = settings.data_dir / "transcode"
+        self._own_pool = pool is None
+        self.pool = pool or ConversionPool(top, settings.transcode_workers)
         self.running: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
-        self._lock: int | None = None
+        self._tidied = False
         self._task: asyncio.Task[None] | None = None
         self._saved: dict[str, float] = {}
         self._postered: set[str] = set()  # poster tried in this run: never retried in a loop
@@ -121,6 +125,7 @@ class Transcoder:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.pool.join(self)
         self._task = asyncio.create_task(self._loop())
 
     async def stop(self) -> None:
@@ -128,17 +133,20 @@ class Transcoder:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
+        self.pool.leave(self)
+        if self._own_pool:
+            self.pool.close()
 
     async def _loop(self) -> None:
         while True:
             self._wake.clear()
             try:
-                if self._lock is None and self._take_lock():
-                    self._tidy()
-                if self._lock is not None:
+                # One converting process per DATA_DIR, whatever the number of workers: the
+                # others retry at every scan, so one takes over if the holder dies.
+                if self.pool.held():
+                    if not self._tidied:
+                        self._tidy()
+                        self._tidied = True
                     self._schedule()
                     await self._posters()
             except Exception:
@@ -146,22 +154,10 @@ class Transcoder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), SCAN_INTERVAL)
 
-    def _take_lock(self) -> bool:
-        """One converting process per DATA_DIR, whatever the number of workers: the others
-        retry at every scan, so one takes over if the holder dies."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.work_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        self._lock = fd
-        return True
-
     def _tidy(self) -> None:
         """Leftovers of a process that died converting: partial files are never reused."""
         waiting = {v.id for v in self.channel.videos if v.status == Status.PROCESSING}
+        self.work_dir.mkdir(parents=True, exist_ok=True)
         for path in self.work_dir.iterdir():
             if path.name.endswith((".part", ".webm")):
                 path.unlink(missing_ok=True)
@@ -173,7 +169,7 @@ class Transcoder:
 
     def _schedule(self) -> None:
         for video in self._due():
-            if len(self.running) >= self.workers:
+            if not self.pool.free():
                 return
             self.running[video.id] = asyncio.create_task(self._run(video.id))
 
@@ -281,7 +277,7 @@ class Transcoder:
         finally:
             self.running.pop(video_id, None)
             self._saved.pop(video_id, None)
-            self._wake.set()
+            self.pool.wake_all(finished=self)
 
     async def _convert(self, video_id: str) -> None:
         video = self._current(video_id)
