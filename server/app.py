@@ -18,7 +18,7 @@ from .channels import DEFAULT, Channels, Running, conversions_dir
 from .config import Settings, load_settings
 from .fanout import Fanout
 from .fanout.local import LocalFanout
-from .fanout.nchan import NchanFanout
+from .fanout.nchan import NchanFanout, channel_url
 from .fanout.response import SubscribingConnection
 from .flow import FlowRequest
 from .ingest import Ingest
@@ -61,11 +61,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         state.conversions = ConversionPool(
             settings.data_dir / "transcode", settings.transcode_workers
         )
-        fanout: Fanout = (
-            NchanFanout(settings.nchan_publish_url) if settings.fanout == "nchan" else LocalFanout()
-        )
-        await fanout.start()
-        default = await _open_channel(settings, state, store, fanout, None)
+        default = await _open_channel(settings, state, store, await _fanout(settings, None), None)
         state.channel = default.channel
         state.audit_log = AuditLog(store)
         state.transcoder = default.transcoder
@@ -115,6 +111,18 @@ def create_app(settings: Settings | None = None) -> Quart:
     return app
 
 
+async def _fanout(settings: Settings, slug: str | None) -> Fanout:
+    """How a channel's events reach its viewers, started: each channel its own nchan channel
+    with FANOUT=nchan (see channel_url), else this process's own streams."""
+    fanout: Fanout = (
+        NchanFanout(channel_url(settings.nchan_publish_url, slug))
+        if settings.fanout == "nchan"
+        else LocalFanout()
+    )
+    await fanout.start()
+    return fanout
+
+
 async def _open_channel(
     settings: Settings, state: Services, store: Store, fanout: Fanout, slug: str | None
 ) -> Running:
@@ -136,7 +144,8 @@ async def _open_channel(
 async def _start_channel(settings: Settings, state: Services, info: ChannelInfo) -> Running:
     """A channel besides the default one, running: its own store and event stream."""
     store = await open_store(settings, info.slug)
-    running = await _open_channel(settings, state, store, LocalFanout(), info.slug)
+    fanout = await _fanout(settings, info.slug)
+    running = await _open_channel(settings, state, store, fanout, info.slug)
     running.info = info
     await running.loops.start()
     await running.transcoder.start()

@@ -57,6 +57,13 @@ class Running:
         await self.loops.stop()
         await self.channel.broker.close()
 
+    async def retire(self) -> None:
+        """The channel was deleted: stop it here, and end its viewers' streams (with nchan,
+        every worker that learns of it deletes the nchan channel after its own last publish,
+        so none is left with a stale first event)."""
+        await self.stop()
+        await self.channel.broker.end()
+
 
 # Builds a channel's parts (store, fan-out, channel, conversions): app.py knows how.
 Opener = Callable[[ChannelInfo], Awaitable[Running]]
@@ -148,7 +155,7 @@ class Channels:
                 elif self._others[slug].info != info:
                     self._others[slug].info = info  # renamed
             for slug in [s for s in self._others if s not in listed]:
-                await self._others.pop(slug).stop()
+                await self._others.pop(slug).retire()
 
     async def start(self) -> None:
         await self.sync()
@@ -203,7 +210,7 @@ class Channels:
         await self._registry.remove_channel(slug)
         async with self._lock:
             self._others.pop(slug, None)
-            await running.stop()
+            await running.retire()
         for video in running.channel.videos:
             if self.holders(video, running.channel):
                 continue

@@ -51,7 +51,7 @@ def example_site(
     `nchan`, its proxied /video-updates block replaced by examples/nchan.conf, as documented."""
     site = EXAMPLE.read_text()
     if nchan:
-        start = site.index("    location = /video-updates {")
+        start = site.index("    location ~ ^(/c/[a-z0-9][a-z0-9-]*)?/video-updates$ {")
         end = site.index("}", start) + 1
         site = site[:start] + NCHAN_EXAMPLE.read_text() + site[end:]
     for sample, actual in (

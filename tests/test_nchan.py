@@ -18,6 +18,7 @@ from .nginxserver import NCHAN_MODULE, NginxServer, example_site
 from .sse import Stream, stream
 
 ADMIN = "nchan-admin"
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
 SSE = {"Accept": "text/event-stream"}  # what EventSource sends; nchan picks the protocol by it
 
 pytestmark = pytest.mark.skipif(
@@ -44,6 +45,14 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer
     )
     site = example_site(port, f"127.0.0.1:{app.port}", samples, app.upload_dir, nchan=True)
     with NginxServer(workdir / "nginx", site, port) as nginx, app:
+        # A second channel, "lobby", playing one of the default channel's videos.
+        made = httpx.post(
+            app.url + "/channels", json={"slug": "lobby", "title": "Lobby"}, headers=AUTH
+        )
+        assert made.status_code == 201, made.text
+        video = current(app.url)["id"]
+        added = httpx.post(app.url + "/channels/lobby/videos", json={"id": video}, headers=AUTH)
+        assert added.status_code == 200, added.text
         yield app, nginx
 
 
@@ -130,3 +139,70 @@ def test_viewer_count_comes_from_nchan(front: tuple[LiveServer, NginxServer]) ->
         event = wait_for_state(one, lambda s: s["viewers"] == 2)
         assert event.data["reason"] == "viewers"
         assert httpx.get(app.url + "/healthz").json()["viewers"] == 2
+
+
+def test_every_channel_has_its_own_nchan_channel(front: tuple[LiveServer, NginxServer]) -> None:
+    """/c/lobby/video-updates through nginx: the lobby's state at once, its changes, its own
+    viewers and votes, and none of it on the default channel's stream (nor the other way)."""
+    app, nginx = front
+    lobby = nginx.url + "/c/lobby"
+    (video,) = httpx.get(lobby + "/videos").json()["videos"]
+    viewer = {"simulcast_viewer": uuid.uuid4().hex}
+    seen: list[dict[str, Any]] = []  # every lobby event read
+    elsewhere: list[dict[str, Any]] = []  # and every default channel's
+
+    def on_lobby(check: Any) -> Any:
+        return lambda state: seen.append(state) or check(state)
+
+    def on_default(check: Any) -> Any:
+        return lambda state: elsewhere.append(state) or check(state)
+
+    with stream(lobby, headers=SSE) as events, stream(nginx.url, headers=SSE) as default:
+        first = events.next(timeout=5)
+        seen.append(first.data)
+        assert (first.data["id"], first.data["total"]) == (video["id"], 1)
+        assert first.id and "my_votes" not in first.data
+        elsewhere.append(default.next(timeout=5).data)
+        liked = httpx.post(lobby + "/like/0", json={"id": video["id"]}, cookies=viewer)
+        assert liked.status_code == 200, liked.text
+        event = wait_for_state(events, on_lobby(lambda s: s["likes"] == video["likes"] + 1))
+        assert event.data["total"] == 1
+        mine = httpx.get(lobby + "/my-votes", cookies=viewer).json()
+        assert mine == {"my_votes": {video["id"]: 1}}
+        # The same video on the default channel: its votes there are its own.
+        assert httpx.get(nginx.url + "/my-votes", cookies=viewer).json() == {"my_votes": {}}
+        # A switch on the default channel reaches its stream, not the lobby's.
+        playing = current(app.url)
+        assert httpx.post(nginx.url + "/skip", headers=AUTH).status_code == 200
+        wait_for_state(default, on_default(lambda s: s["id"] != playing["id"]))
+        # Two viewers on the lobby (nchan counts them), while the default channel has one.
+        with stream(lobby, headers=SSE) as second:
+            second.next(timeout=5)
+            counted = wait_for_state(events, on_lobby(lambda s: s["viewers"] == 2))
+            assert counted.data["total"] == 1
+            assert httpx.get(lobby + "/healthz").json()["viewers"] == 2
+        # Every lobby event was the lobby's: one video, never the default channel's three.
+        assert {(s["id"], s["total"]) for s in seen} == {(video["id"], 1)}
+        assert {s["total"] for s in elsewhere} == {3}
+    assert httpx.get(nginx.url + "/c/nowhere/my-votes").status_code == 404
+    # The app's own stream for the lobby points at nginx, as the default channel's does.
+    refused = httpx.get(app.url + "/c/lobby/video-updates", headers=SSE)
+    assert refused.status_code == 404 and "nchan" in refused.json()["error"]
+
+
+def test_deleting_a_channel_ends_its_streams_in_nginx(
+    front: tuple[LiveServer, NginxServer],
+) -> None:
+    app, nginx = front
+    made = httpx.post(app.url + "/channels", json={"slug": "gone", "title": "Gone"}, headers=AUTH)
+    assert made.status_code == 201
+    with stream(nginx.url + "/c/gone", headers=SSE) as events:
+        assert events.next(timeout=5).data["total"] == 0
+        assert httpx.delete(app.url + "/channels/gone", headers=AUTH).status_code == 200
+        started = time.monotonic()
+        # The stream ends (nchan's channel is deleted), rather than idling on a stale state;
+        # events published before the deletion may come first.
+        with pytest.raises(TimeoutError):
+            while True:
+                events.next(timeout=20)
+        assert time.monotonic() - started < 5

@@ -222,3 +222,6 @@ class LocalFanout:
     async def close(self) -> None:
         for viewer in tuple(self._viewers):
             self.remove(viewer)
+
+    async def end(self) -> None:
+        await self.close()  # every viewer of this process; the others' workers end theirs

@@ -14,12 +14,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 log = logging.getLogger(__name__)
 
 RETRY = 1.0  # seconds between attempts while nginx is away
+
+
+def channel_url(publish_url: str, slug: str | None) -> str:
+    """A channel's nchan publisher location: NCHAN_PUBLISH_URL itself for the default channel;
+    for another, the same with `_<slug>` after its last path segment, the nchan channel id
+    (.../nchan/pub/simulcast → .../nchan/pub/simulcast_lobby), which examples/nchan.conf
+    serves at /c/lobby/video-updates."""
+    if slug is None:
+        return publish_url
+    parts = urlsplit(publish_url)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}_{slug}"))
 
 
 class NchanFanout:
@@ -61,6 +73,16 @@ class NchanFanout:
             return {}
         response.raise_for_status()
         return dict(response.json())
+
+    async def end(self) -> None:
+        """Delete the nchan channel: nginx closes its viewers' streams, and its last state is
+        no first event for anybody any more."""
+        await self.close()
+        async with httpx.AsyncClient(timeout=10) as client:
+            try:
+                (await client.delete(self.publish_url)).raise_for_status()
+            except httpx.HTTPError as error:
+                log.warning("deleting the nchan channel failed (%s)", error)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
